@@ -1,0 +1,31 @@
+import pytest
+
+
+@pytest.fixture
+def p(db):
+    """The standard personas (gridkam.core.testing)."""
+    from gridkam.core.testing import personas
+
+    return personas()
+
+
+@pytest.fixture
+def client_for(client):
+    """Log the test client in as a persona: ``client_for(p.manager)``."""
+
+    def login(user):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return login
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    # Tests read the Chinese UI by default, like users; a test switches to English when it needs to.
+    settings.LANGUAGE_CODE = "zh-hans"
+    # No collectstatic before tests: serve static files unhashed.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,0 +1,120 @@
+"""One FilterSet per list, shared by the UI list page and the API list endpoint."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from gridkam.core.models import OrgUnit
+from gridkam.users.models import User
+
+from .choices import ImportanceClass, Tier, VoltageLevel
+from .models import AccountAssignment, Contact, Customer, ElectricityAccount, Industry, MeteringPoint
+
+
+def _visible_units(request):
+    if request is None:
+        return OrgUnit.objects.none()
+    return OrgUnit.objects.visible_to(request.user)
+
+
+def _visible_staff(request):
+    if request is None:
+        return User.objects.none()
+    return User.objects.visible_to(request.user).filter(customer__isnull=True)
+
+
+def customer_search_q(value: str) -> Q:
+    """Name, pinyin initials, credit code, account number or meter number."""
+    value = value.strip()
+    upper = value.upper()
+    q = Q(name__icontains=value) | Q(credit_code__startswith=upper)
+    if upper.isascii() and upper.isalnum():
+        q |= Q(name_initials__contains=upper)
+    q |= Exists(ElectricityAccount.objects.filter(customer=OuterRef("pk"), account_no__startswith=value))
+    q |= Exists(MeteringPoint.objects.filter(account__customer=OuterRef("pk"), meter_no__startswith=value))
+    return q
+
+
+class CustomerFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    org_unit = django_filters.ModelChoiceFilter(
+        queryset=_visible_units, method="filter_org_unit", label=_("Org unit (and below)")
+    )
+    tier = django_filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"))
+    importance_class = django_filters.MultipleChoiceFilter(choices=ImportanceClass.choices, label=_("Importance"))
+    industry = django_filters.CharFilter(method="filter_industry", label=_("Industry code"))
+    voltage_kv = django_filters.ChoiceFilter(
+        choices=VoltageLevel.choices, method="filter_voltage", label=_("Voltage level")
+    )
+    manager = django_filters.ModelChoiceFilter(queryset=_visible_staff, method="filter_manager", label=_("Manager"))
+
+    class Meta:
+        model = Customer
+        fields = ["q", "org_unit", "tier", "importance_class", "industry", "voltage_kv", "manager"]
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(customer_search_q(value)) if value.strip() else queryset
+
+    def filter_org_unit(self, queryset, name, value):
+        return queryset.filter(org_unit__path__startswith=value.path)
+
+    def filter_industry(self, queryset, name, value):
+        # A division code (C31) also finds its finer classes (C311, C3110).
+        return queryset.filter(industry_id__startswith=value.strip().upper())
+
+    def filter_voltage(self, queryset, name, value):
+        return queryset.filter(Exists(ElectricityAccount.objects.filter(customer=OuterRef("pk"), voltage_kv=value)))
+
+    def filter_manager(self, queryset, name, value):
+        return queryset.filter(
+            Exists(AccountAssignment.objects.filter(customer=OuterRef("pk"), user=value, end_date__isnull=True))
+        )
+
+
+class AccountFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    voltage_kv = django_filters.ChoiceFilter(choices=VoltageLevel.choices, label=_("Voltage level"))
+
+    class Meta:
+        model = ElectricityAccount
+        fields = ["q", "customer", "voltage_kv", "status", "basic_charge_method", "supply_mode", "tariff_code"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(account_no__startswith=value) | Q(name__icontains=value)) if value else queryset
+
+
+class MeteringPointFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
+
+    class Meta:
+        model = MeteringPoint
+        fields = ["q", "account", "purpose"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__startswith=value) | Q(meter_no__startswith=value)) if value else queryset
+
+
+class ContactFilterSet(django_filters.FilterSet):
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+
+    class Meta:
+        model = Contact
+        fields = ["customer", "role", "is_primary"]
+
+
+class IndustryFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="filter_q", label=_("Search"))
+
+    class Meta:
+        model = Industry
+        fields = ["q", "section"]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(Q(code__istartswith=value) | Q(name__icontains=value)) if value else queryset

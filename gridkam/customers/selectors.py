@@ -1,0 +1,135 @@
+"""Reads of key-account master data. Every one starts from ``visible_to(user)``."""
+
+from __future__ import annotations
+
+from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+
+from .choices import AssignmentRole
+from .models import AccountAssignment, Contact, Customer, ElectricityAccount, MeteringPoint
+
+
+def _current_holder(role: str, field: str = "user__display_name"):
+    return Subquery(
+        AccountAssignment.objects.filter(customer=OuterRef("pk"), role=role, end_date__isnull=True).values(field)[:1]
+    )
+
+
+def customer_list(*, user):
+    """Customers the user may see, with the figures the list shows, in a constant number of queries."""
+    capacity = (
+        ElectricityAccount.objects.filter(customer=OuterRef("pk"))
+        .exclude(status="closed")
+        .values("customer")
+        .annotate(total=Sum("capacity_kva"))
+        .values("total")
+    )
+    accounts = (
+        ElectricityAccount.objects.filter(customer=OuterRef("pk"))
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Customer.objects.visible_to(user)
+        .select_related("org_unit", "industry")
+        .annotate(
+            capacity_total_kva=Coalesce(
+                Subquery(capacity, output_field=DecimalField(max_digits=14, decimal_places=2)),
+                Value(0, output_field=DecimalField(max_digits=14, decimal_places=2)),
+            ),
+            account_count=Coalesce(Subquery(accounts), Value(0)),
+            manager_name=_current_holder(AssignmentRole.MANAGER),
+            manager_username=_current_holder(AssignmentRole.MANAGER, "user__username"),
+        )
+    )
+
+
+def customer_get(*, user, pk: int) -> Customer:
+    """One customer for its 360 page, with everything the page shows fetched up front (404 if hidden)."""
+    points = MeteringPoint.objects.order_by("code")
+    accounts = ElectricityAccount.objects.order_by("account_no").prefetch_related(
+        Prefetch("metering_points", queryset=points)
+    )
+    current_team = AccountAssignment.objects.filter(end_date__isnull=True).select_related("user", "user__team")
+    queryset = (
+        Customer.objects.visible_to(user)
+        .select_related("org_unit", "industry", "parent")
+        .prefetch_related(
+            Prefetch("accounts", queryset=accounts),
+            Prefetch("contacts", queryset=Contact.objects.order_by("role", "-is_primary", "name")),
+            Prefetch("assignments", queryset=current_team, to_attr="current_team"),
+            Prefetch("subsidiaries", queryset=Customer.objects.visible_to(user).order_by("name")),
+        )
+    )
+    return get_object_or_404(queryset, pk=pk)
+
+
+def customer_history(*, customer: Customer, limit: int = 50) -> list[dict]:
+    """Field-level changes to the customer and everything it owns, newest first.
+
+    One query per kind of record, whatever the number of changes: the history of one customer is
+    small, so it is paired up in memory instead of asking simple-history for each previous record.
+    """
+    sources = [
+        (customer.history.all(), lambda r: r.name),
+        (ElectricityAccount.history.filter(customer_id=customer.pk), lambda r: r.account_no),
+        (MeteringPoint.history.filter(account__customer_id=customer.pk), lambda r: r.code),
+        (Contact.history.filter(customer_id=customer.pk), lambda r: r.name),
+        (
+            AccountAssignment.history.filter(customer_id=customer.pk).select_related("user"),
+            lambda r: f"{r.get_role_display()}: {r.user}",
+        ),
+    ]
+    entries = []
+    for records, label in sources:
+        by_object: dict[int, list] = {}
+        for record in records.select_related("history_user").order_by("history_date", "history_id"):
+            by_object.setdefault(record.id, []).append(record)
+        for versions in by_object.values():
+            previous = None
+            for record in versions:
+                changes = []
+                if record.history_type == "~" and previous is not None:
+                    model = record.instance_type
+                    changes = [
+                        {"field": model._meta.get_field(c.field).verbose_name, "old": c.old, "new": c.new}
+                        for c in record.diff_against(previous).changes
+                    ]
+                    if not changes:
+                        previous = record
+                        continue
+                entries.append(
+                    {
+                        "when": record.history_date,
+                        "who": record.history_user,
+                        "type": record.history_type,
+                        "model": record.instance_type._meta.verbose_name,
+                        "label": label(record),
+                        "changes": changes,
+                    }
+                )
+                previous = record
+    entries.sort(key=lambda e: e["when"], reverse=True)
+    return entries[:limit]
+
+
+def metering_point_list(*, user):
+    return MeteringPoint.objects.visible_to(user).select_related("account", "account__customer")
+
+
+def account_list(*, user):
+    return ElectricityAccount.objects.visible_to(user).select_related("customer")
+
+
+def contact_list(*, user):
+    return Contact.objects.visible_to(user).select_related("customer")
+
+
+def assignment_list(*, user, current_only: bool = True):
+    qs = AccountAssignment.objects.visible_to(user).select_related("customer", "user")
+    return qs.filter(end_date__isnull=True) if current_only else qs
+
+
+__all__ = ["customer_list", "customer_get", "customer_history", "Q"]

@@ -1,0 +1,199 @@
+"""Every write to key-account master data goes through here: forms, API, imports and demo data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
+
+from .choices import Tier
+from .models import AccountAssignment, Contact, Customer, ElectricityAccount, MeteringPoint, TierRule
+from .rules import TierThresholds, supply_gaps, tier_for
+
+
+def pinyin_initials(text: str) -> str:
+    """HZGT for 惠州钢铁; Latin letters and digits are kept as they are."""
+    parts = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")
+    return "".join(ch for ch in "".join(parts).upper() if ch.isalnum())
+
+
+def tier_thresholds() -> list[TierThresholds]:
+    return [
+        TierThresholds(
+            tier=r.tier,
+            min_annual_energy_mwh=r.min_annual_energy_mwh,
+            min_capacity_kva=r.min_capacity_kva,
+            importance_classes=tuple(r.importance_classes or ()),
+        )
+        for r in TierRule.objects.all()
+    ]
+
+
+def customer_capacity_kva(customer: Customer) -> Decimal:
+    if not customer.pk:
+        return Decimal("0")
+    total = customer.accounts.exclude(status="closed").aggregate(total=Sum("capacity_kva"))["total"]
+    return total or Decimal("0")
+
+
+def _apply_tier(customer: Customer, rules: list[TierThresholds], capacity_kva: Decimal | None = None) -> None:
+    if capacity_kva is None:
+        capacity_kva = customer_capacity_kva(customer)
+    computed = tier_for(
+        rules=rules,
+        annual_energy_mwh=customer.annual_energy_mwh or Decimal("0"),
+        capacity_kva=capacity_kva,
+        importance_class=customer.importance_class,
+    )
+    overridden = bool((customer.tier_override_reason or "").strip())
+    customer.tier_computed = computed
+    if not overridden:
+        customer.tier = computed
+
+
+@transaction.atomic
+def customer_save(*, customer: Customer, rules: list[TierThresholds] | None = None) -> Customer:
+    """Validate and save a customer, keeping its search initials and computed tier current.
+
+    A tier differing from the rule's result is kept only with an override reason; clearing the
+    reason returns the customer to the computed tier.
+    """
+    customer.credit_code = (customer.credit_code or "").strip().upper()
+    customer.name = (customer.name or "").strip()
+    customer.name_initials = pinyin_initials(customer.name)
+    _apply_tier(customer, tier_thresholds() if rules is None else rules)
+    if customer.tier == customer.tier_computed:
+        # An override that agrees with the rule is no override.
+        customer.tier_override_reason = ""
+    customer.full_clean()
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_override_tier(*, customer: Customer, tier: str, reason: str) -> Customer:
+    if tier not in Tier.values:
+        raise ValidationError({"tier": [_("Unknown tier.")]})
+    if tier != customer.tier_computed and not reason.strip():
+        raise ValidationError({"tier_override_reason": [_("A manual tier needs a reason.")]})
+    customer.tier = tier
+    customer.tier_override_reason = reason.strip() if tier != customer.tier_computed else ""
+    return customer_save(customer=customer)
+
+
+@transaction.atomic
+def customers_recompute_tiers(*, customers: Iterable[Customer] | None = None) -> int:
+    """Re-apply the tier rules (after they change, or after consumption is updated). Returns changes."""
+    rules = tier_thresholds()
+    qs = Customer.objects.all() if customers is None else customers
+    capacity = dict(
+        ElectricityAccount.objects.exclude(status="closed")
+        .values("customer_id")
+        .annotate(total=Sum("capacity_kva"))
+        .values_list("customer_id", "total")
+    )
+    changed = []
+    for customer in qs:
+        before = (customer.tier, customer.tier_computed)
+        _apply_tier(customer, rules, capacity.get(customer.pk, Decimal("0")))
+        if (customer.tier, customer.tier_computed) != before:
+            changed.append(customer)
+    Customer.objects.bulk_update(changed, ["tier", "tier_computed"], batch_size=1000)
+    return len(changed)
+
+
+def customer_supply_gaps(customer: Customer, accounts: Iterable[ElectricityAccount] | None = None):
+    accounts = customer.accounts.all() if accounts is None else accounts
+    return supply_gaps(
+        importance_class=customer.importance_class,
+        supply_modes=[(a.supply_mode, a.status) for a in accounts],
+        security_load_kw=customer.security_load_kw,
+        emergency_power_kw=customer.emergency_power_kw,
+        min_emergency_ratio=Decimal(str(settings.GRIDKAM["EMERGENCY_POWER_MIN_RATIO"])),
+    )
+
+
+@transaction.atomic
+def account_save(*, account: ElectricityAccount) -> ElectricityAccount:
+    account.full_clean()
+    account.save()
+    # Capacity feeds the tier rule.
+    customer_save(customer=Customer.objects.select_for_update().get(pk=account.customer_id))
+    return account
+
+
+@transaction.atomic
+def metering_point_save(*, point: MeteringPoint) -> MeteringPoint:
+    if point.ct_ratio and point.pt_ratio and point.multiplier is None:
+        point.multiplier = point.ct_ratio * point.pt_ratio
+    point.full_clean()
+    point.save()
+    return point
+
+
+@transaction.atomic
+def contact_save(*, contact: Contact) -> Contact:
+    contact.full_clean()
+    if contact.is_primary:
+        # Making someone primary demotes the previous primary of the same role.
+        Contact.objects.filter(customer_id=contact.customer_id, role=contact.role, is_primary=True).exclude(
+            pk=contact.pk
+        ).update(is_primary=False)
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact) -> None:
+    contact.delete()
+
+
+@transaction.atomic
+def assignment_set(
+    *, customer: Customer, role: str, user, reason: str = "", start_date: dt.date | None = None
+) -> AccountAssignment | None:
+    """Make ``user`` the customer's current holder of ``role``, ending the previous holder's term.
+
+    Passing ``user=None`` ends the current assignment without a successor.
+    """
+    start_date = start_date or timezone.localdate()
+    current = AccountAssignment.objects.select_for_update().filter(customer=customer, role=role, end_date__isnull=True)
+    previous = current.first()
+    if previous and user is not None and previous.user_id == user.pk:
+        return previous
+    if user is not None and (user.is_customer_user or not user.is_active):
+        raise ValidationError({"user": [_("Only active staff can serve a customer.")]})
+    if previous:
+        if start_date < previous.start_date:
+            raise ValidationError({"start_date": [_("The new term cannot start before the current one.")]})
+        previous.end_date = start_date
+        previous.reason = previous.reason or reason
+        previous.save(update_fields=["end_date", "reason"])
+    if user is None:
+        return None
+    assignment = AccountAssignment(customer=customer, role=role, user=user, start_date=start_date, reason=reason)
+    assignment.full_clean(validate_constraints=False)
+    assignment.save()
+    return assignment
+
+
+@transaction.atomic
+def portfolio_reassign(*, customers: Iterable[Customer], role: str, user, reason: str) -> int:
+    """Move a set of customers to another holder of ``role`` in one step, with the reason kept."""
+    if not reason.strip():
+        raise ValidationError({"reason": [_("Give a reason for the reassignment.")]})
+    moved = 0
+    for customer in customers:
+        before = AccountAssignment.objects.filter(customer=customer, role=role, end_date__isnull=True).first()
+        result = assignment_set(customer=customer, role=role, user=user, reason=reason.strip())
+        if before is None or result is None or result.pk != before.pk:
+            moved += 1
+    return moved

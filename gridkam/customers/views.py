@@ -1,0 +1,87 @@
+"""Key-account pages: the customer list, the customer 360 page and the metering point list."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+
+from gridkam.core.views import FilteredListView
+
+from . import selectors
+from .filters import CustomerFilterSet, MeteringPointFilterSet
+from .models import Customer
+from .services import customer_supply_gaps
+from .tables import CUSTOMER_COLUMNS, METERING_POINT_COLUMNS
+
+
+class CustomerListView(FilteredListView):
+    template_name = "customers/customer_list.html"
+    filterset_class = CustomerFilterSet
+    sort_fields = {
+        "name": "name",
+        "credit_code": "credit_code",
+        "tier": "tier",
+        "org_unit": "org_unit__path",
+        "capacity": "capacity_total_kva",
+        "energy": "annual_energy_mwh",
+        "manager": "manager_name",
+    }
+    default_sort = "name"
+    export_columns = CUSTOMER_COLUMNS
+    export_filename = "customers"
+    export_title = _("Customers")
+
+    def base_queryset(self):
+        return selectors.customer_list(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["nav"] = "customers"
+        context["can_reassign"] = not self.request.user.is_customer_user and (
+            self.request.user.is_administrator or self.request.user.is_supervisor
+        )
+        return context
+
+
+class CustomerDetailView(LoginRequiredMixin, TemplateView):
+    """The customer 360 page: everything the account team knows about one key account."""
+
+    template_name = "customers/customer_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        customer = selectors.customer_get(user=user, pk=kwargs["pk"])
+        accounts = list(customer.accounts.all())
+        context.update(
+            nav="customers",
+            customer=customer,
+            accounts=accounts,
+            contacts=list(customer.contacts.all()),
+            team=customer.current_team,
+            subsidiaries=list(customer.subsidiaries.all()),
+            gaps=customer_supply_gaps(customer, accounts),
+            capacity_total_kva=sum((a.capacity_kva for a in accounts if a.status != "closed"), 0),
+            history=selectors.customer_history(customer=customer) if not user.is_customer_user else [],
+            can_edit=Customer.objects.editable_by(user).filter(pk=customer.pk).exists(),
+        )
+        return context
+
+
+class MeteringPointListView(FilteredListView):
+    template_name = "customers/metering_point_list.html"
+    filterset_class = MeteringPointFilterSet
+    sort_fields = {"code": "code", "meter_no": "meter_no", "account": "account__account_no", "multiplier": "multiplier"}
+    default_sort = "code"
+    export_columns = METERING_POINT_COLUMNS
+    export_filename = "metering-points"
+    export_title = _("Metering points")
+
+    def base_queryset(self):
+        return selectors.metering_point_list(user=self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["nav"] = "metering_points"
+        return context
