@@ -323,14 +323,18 @@ class MeteringPoint(models.Model):
     def clean(self) -> None:
         if self.multiplier is not None and self.multiplier > MAX_MULTIPLIER:
             raise ValidationError({"multiplier": _("A multiplier this large is not plausible.")})
-        if self.ct_ratio and self.pt_ratio and self.multiplier is not None:
-            if self.ct_ratio * self.pt_ratio != self.multiplier:
-                raise ValidationError(
-                    {
-                        "multiplier": _("The multiplier must equal CT ratio × PT ratio (%(value)s).")
-                        % {"value": self.ct_ratio * self.pt_ratio}
-                    }
-                )
+        if (
+            self.ct_ratio
+            and self.pt_ratio
+            and self.multiplier is not None
+            and (self.ct_ratio * self.pt_ratio != self.multiplier)
+        ):
+            raise ValidationError(
+                {
+                    "multiplier": _("The multiplier must equal CT ratio × PT ratio (%(value)s).")
+                    % {"value": self.ct_ratio * self.pt_ratio}
+                }
+            )
 
 
 class Contact(models.Model):
