@@ -24,6 +24,8 @@ def client_for(client):
 def _test_settings(settings):
     # Tests read the Chinese UI by default, like users; a test switches to English when it needs to.
     settings.LANGUAGE_CODE = "zh-hans"
+    # Argon2 is slow on purpose; tests hash many persona passwords.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # No collectstatic before tests: serve static files unhashed.
     settings.STORAGES = {
         **settings.STORAGES,

@@ -141,12 +141,14 @@ def metering_point_save(*, point: MeteringPoint) -> MeteringPoint:
 
 @transaction.atomic
 def contact_save(*, contact: Contact) -> Contact:
+    if contact.is_primary and contact.customer_id:
+        # Making someone primary demotes the previous primary of the same role (rolled back with the
+        # transaction if the contact turns out to be invalid).
+        previous = Contact.objects.filter(customer_id=contact.customer_id, role=contact.role, is_primary=True)
+        for other in previous.exclude(pk=contact.pk):
+            other.is_primary = False
+            other.save(update_fields=["is_primary"])
     contact.full_clean()
-    if contact.is_primary:
-        # Making someone primary demotes the previous primary of the same role.
-        Contact.objects.filter(customer_id=contact.customer_id, role=contact.role, is_primary=True).exclude(
-            pk=contact.pk
-        ).update(is_primary=False)
     contact.save()
     return contact
 
