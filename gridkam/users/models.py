@@ -31,6 +31,17 @@ class GridKAMUserManager(UserManager.from_queryset(UserQuerySet)):
     pass
 
 
+class TeamQuerySet(models.QuerySet):
+    def visible_to(self, user) -> TeamQuerySet:
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_administrator:
+            return self.all()
+        if user.is_customer_user or user.org_unit_id is None:
+            return self.none()
+        return self.filter(org_unit__path__startswith=user.org_unit.path)
+
+
 class Team(models.Model):
     """A group of managers and field engineers who serve key accounts together under one lead."""
 

@@ -30,3 +30,12 @@ def test_production_settings_hash_passwords_with_argon2():
     import config.settings
 
     assert config.settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_teams_are_visible_within_the_unit_subtree(p):
+    from gridkam.users.models import Team
+
+    assert set(Team.objects.visible_to(p.supervisor)) == {p.team_a}
+    assert set(Team.objects.visible_to(p.outsider)) == set()
+    assert set(Team.objects.visible_to(p.customer_user)) == set()
+    assert set(Team.objects.visible_to(p.admin)) == {p.team_a}
