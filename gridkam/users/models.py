@@ -51,6 +51,8 @@ class Team(models.Model):
         "users.User", verbose_name=_("team lead"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    objects = TeamQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("team")
         verbose_name_plural = _("teams")
