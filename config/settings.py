@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "gridkam.core",
     "gridkam.users",
     "gridkam.customers",
+    "gridkam.dashboard",
     "gridkam.demo",
 ]
 
@@ -122,7 +123,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
 
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
@@ -210,6 +211,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a "role" or a tier field with different choices; name each set once.
+    "ENUM_NAME_OVERRIDES": {
+        "UserRoleEnum": "gridkam.users.choices.Role",
+        "ContactRoleEnum": "gridkam.customers.choices.ContactRole",
+        "AssignmentRoleEnum": "gridkam.customers.choices.AssignmentRole",
+        "TierEnum": "gridkam.customers.choices.Tier",
+    },
 }
 
 LOGGING = {

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView
 
@@ -104,12 +103,6 @@ class FilteredListView(LoginRequiredMixin, ListView):
             page_sizes=self.page_sizes,
         )
         return context
-
-
-def home(request):
-    if not request.user.is_authenticated:
-        return redirect("login")
-    return redirect("customers:customer_list")
 
 
 def health(request):
