@@ -31,3 +31,18 @@ def _test_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+def pytest_collection_modifyitems(items):
+    """Run tests that flush the database (live server, transactional) after all the others.
+
+    A transactional test ends by emptying every table, rows loaded by data migrations included
+    (industries, tier rules); tests running after it would miss them. Django's own runner orders
+    TransactionTestCase last for the same reason.
+    """
+
+    def flushes(item) -> bool:
+        fixtures = getattr(item, "fixturenames", ())
+        return "transactional_db" in fixtures or "live_server" in fixtures
+
+    items.sort(key=flushes)

@@ -18,6 +18,8 @@ def test_check_deploy_is_clean_with_production_environment(tmp_path):
         "GRIDKAM_DATA_DIR": str(tmp_path),
     }
     env.pop("DATABASE_URL", None)
+    # Set by the browser tests' conftest for Playwright; never part of a deployment.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,

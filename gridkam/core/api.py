@@ -20,7 +20,11 @@ class Pagination(PageNumberPagination):
 
 def _as_lists(detail) -> dict:
     if isinstance(detail, dict):
-        return {key: value if isinstance(value, list) else [value] for key, value in detail.items()}
+        # Django names errors of the whole object "__all__"; DRF clients expect non_field_errors.
+        return {
+            ("non_field_errors" if key == "__all__" else key): value if isinstance(value, list) else [value]
+            for key, value in detail.items()
+        }
     if isinstance(detail, list):
         return {"non_field_errors": detail}
     return {"non_field_errors": [detail]}

@@ -8,7 +8,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import JsonResponse
+from django.http import JsonResponse, QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView
 
@@ -51,9 +51,19 @@ class FilteredListView(LoginRequiredMixin, ListView):
             requested, key = self.default_sort, self.default_sort.lstrip("-")
         return requested
 
+    def filter_data(self) -> QueryDict:
+        """The query string without empty values. Filter forms submit every field, their "All"
+        choices as ""; a multiple-choice filter rejects "", and an invalid filter set would be
+        ignored whole, so an empty parameter must mean "no filter" instead."""
+        data = QueryDict(mutable=True)
+        for key, values in self.request.GET.lists():
+            if kept := [value for value in values if value != ""]:
+                data.setlist(key, kept)
+        return data
+
     def get_queryset(self):
         qs = self.base_queryset()
-        self.filterset = self.filterset_class(self.request.GET or None, queryset=qs, request=self.request)
+        self.filterset = self.filterset_class(self.filter_data() or None, queryset=qs, request=self.request)
         qs = self.filterset.qs if self.filterset.is_bound and self.filterset.is_valid() else qs
         sort = self.get_sort()
         if sort:

@@ -13,6 +13,10 @@ from .choices import ImportanceClass, Tier, VoltageLevel
 from .models import AccountAssignment, Contact, Customer, ElectricityAccount, Industry, MeteringPoint
 
 
+# Ids beyond a 64-bit integer would overflow the database driver instead of matching nothing.
+MAX_ID = 2**63 - 1
+
+
 def _visible_units(request):
     if request is None:
         return OrgUnit.objects.none()
@@ -62,7 +66,7 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def filter_industry(self, queryset, name, value):
         # A division code (C31) also finds its finer classes (C311, C3110).
-        return queryset.filter(industry_id__startswith=value.strip().upper())
+        return queryset.filter(industry__code__startswith=value.strip().upper())
 
     def filter_voltage(self, queryset, name, value):
         return queryset.filter(Exists(ElectricityAccount.objects.filter(customer=OuterRef("pk"), voltage_kv=value)))
@@ -75,7 +79,7 @@ class CustomerFilterSet(django_filters.FilterSet):
 
 class AccountFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
-    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"), min_value=1, max_value=MAX_ID)
     voltage_kv = django_filters.ChoiceFilter(choices=VoltageLevel.choices, label=_("Voltage level"))
 
     class Meta:
@@ -89,7 +93,7 @@ class AccountFilterSet(django_filters.FilterSet):
 
 class MeteringPointFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
-    account = django_filters.NumberFilter(field_name="account_id", label=_("Account"))
+    account = django_filters.NumberFilter(field_name="account_id", label=_("Account"), min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = MeteringPoint
@@ -101,7 +105,7 @@ class MeteringPointFilterSet(django_filters.FilterSet):
 
 
 class ContactFilterSet(django_filters.FilterSet):
-    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"))
+    customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"), min_value=1, max_value=MAX_ID)
 
     class Meta:
         model = Contact

@@ -66,6 +66,12 @@ def customer_get(*, user, pk: int) -> Customer:
     return get_object_or_404(queryset, pk=pk)
 
 
+def _choice_label(model, field_name: str, value):
+    """A choice field's label (Tier 1, not "first"), so the history reads like the rest of the page."""
+    field = model._meta.get_field(field_name)
+    return dict(field.flatchoices).get(value, value) if field.choices else value
+
+
 def customer_history(*, customer: Customer, limit: int = 50) -> list[dict]:
     """Field-level changes to the customer and everything it owns, newest first.
 
@@ -94,7 +100,11 @@ def customer_history(*, customer: Customer, limit: int = 50) -> list[dict]:
                 if record.history_type == "~" and previous is not None:
                     model = record.instance_type
                     changes = [
-                        {"field": model._meta.get_field(c.field).verbose_name, "old": c.old, "new": c.new}
+                        {
+                            "field": model._meta.get_field(c.field).verbose_name,
+                            "old": _choice_label(model, c.field, c.old),
+                            "new": _choice_label(model, c.field, c.new),
+                        }
                         for c in record.diff_against(previous).changes
                     ]
                     if not changes:
@@ -130,6 +140,21 @@ def contact_list(*, user):
 def assignment_list(*, user, current_only: bool = True):
     qs = AccountAssignment.objects.visible_to(user).select_related("customer", "user")
     return qs.filter(end_date__isnull=True) if current_only else qs
+
+
+def customer_past_team(*, customer: Customer) -> list[AccountAssignment]:
+    """Ended assignments of a customer, latest first: who served it before, and why they moved."""
+    return list(
+        AccountAssignment.objects.filter(customer=customer, end_date__isnull=False)
+        .select_related("user")
+        .order_by("-end_date", "-start_date", "-pk")
+    )
+
+
+def customer_tier_counts(*, user) -> dict[str, int]:
+    """How many of the customers the user sees are in each tier (for the tier rules page)."""
+    rows = Customer.objects.visible_to(user).order_by().values("tier").annotate(n=Count("pk"))
+    return {row["tier"]: row["n"] for row in rows}
 
 
 __all__ = ["customer_list", "customer_get", "customer_history", "Q"]

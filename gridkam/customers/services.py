@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
 
-from .choices import Tier
+from .choices import TIER_RANK, Tier
 from .models import AccountAssignment, Contact, Customer, ElectricityAccount, MeteringPoint, TierRule
 from .rules import TierThresholds, supply_gaps, tier_for
 
@@ -133,7 +133,8 @@ def account_save(*, account: ElectricityAccount) -> ElectricityAccount:
 @transaction.atomic
 def metering_point_save(*, point: MeteringPoint) -> MeteringPoint:
     if point.ct_ratio and point.pt_ratio and point.multiplier is None:
-        point.multiplier = point.ct_ratio * point.pt_ratio
+        # Ratios carry two decimals, so the bare product carries four; the multiplier keeps two.
+        point.multiplier = (point.ct_ratio * point.pt_ratio).quantize(Decimal("0.01"))
     point.full_clean()
     point.save()
     return point
@@ -199,3 +200,52 @@ def portfolio_reassign(*, customers: Iterable[Customer], role: str, user, reason
         if before is None or result is None or result.pk != before.pk:
             moved += 1
     return moved
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer) -> None:
+    """Remove a customer entered by mistake, with what it owns (accounts, metering points, contacts,
+    team assignments, portal users). Its subsidiaries stay, without a group parent; the change
+    history keeps a record of every deleted row."""
+    customer.delete()
+
+
+@transaction.atomic
+def tier_rule_save(*, rule: TierRule) -> TierRule:
+    """Save one edited tier rule (the API edits them one at a time), checked against the other rules
+    as on the tier rules page, and re-apply the rules to every customer in the same transaction."""
+    tier_rules_save(rules=[rule, *TierRule.objects.exclude(pk=rule.pk)])
+    return rule
+
+
+@transaction.atomic
+def tier_rules_save(*, rules: Iterable[TierRule]) -> int:
+    """Save the edited tier rules of the tier rules page together, then re-apply them once.
+
+    Returns how many customers changed tier. A higher tier's threshold below a lower tier's makes
+    the lower threshold unreachable (rules are tried from the highest tier down), so that is refused.
+    """
+    rules = sorted(rules, key=lambda r: TIER_RANK[r.tier])
+    for rule in rules:
+        rule.importance_classes = list(dict.fromkeys(rule.importance_classes or []))
+        rule.full_clean()
+    errors = []
+    for field in ("min_annual_energy_mwh", "min_capacity_kva"):
+        for higher, lower in zip(rules, rules[1:], strict=False):
+            high, low = getattr(higher, field), getattr(lower, field)
+            if high is not None and low is not None and high < low:
+                errors.append(
+                    _("%(field)s: %(higher)s (%(high)s) is below %(lower)s (%(low)s).")
+                    % {
+                        "field": TierRule._meta.get_field(field).verbose_name,
+                        "higher": higher.get_tier_display(),
+                        "high": high,
+                        "lower": lower.get_tier_display(),
+                        "low": low,
+                    }
+                )
+    if errors:
+        raise ValidationError(errors)
+    for rule in rules:
+        rule.save()
+    return customers_recompute_tiers()

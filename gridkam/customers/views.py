@@ -10,6 +10,8 @@ from gridkam.core.views import FilteredListView
 
 from . import selectors
 from .filters import CustomerFilterSet, MeteringPointFilterSet
+from .form_views import may_create_customers, may_manage_accounts
+from .forms import PortfolioReassignForm, TierOverrideForm
 from .models import Customer
 from .services import customer_supply_gaps
 from .tables import CUSTOMER_COLUMNS, METERING_POINT_COLUMNS
@@ -37,10 +39,13 @@ class CustomerListView(FilteredListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        user = self.request.user
         context["nav"] = "customers"
-        context["can_reassign"] = not self.request.user.is_customer_user and (
-            self.request.user.is_administrator or self.request.user.is_supervisor
-        )
+        context["can_reassign"] = may_manage_accounts(user)
+        context["can_create"] = may_create_customers(user)
+        if context["can_reassign"] and not getattr(self.request, "htmx", False):
+            # The reassignment bar sits outside the HTMX-swapped table; the partial does not need it.
+            context["reassign_form"] = PortfolioReassignForm(user=user, compact=True)
         return context
 
 
@@ -64,8 +69,15 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             gaps=customer_supply_gaps(customer, accounts),
             capacity_total_kva=sum((a.capacity_kva for a in accounts if a.status != "closed"), 0),
             history=selectors.customer_history(customer=customer) if not user.is_customer_user else [],
+            past_team=selectors.customer_past_team(customer=customer) if not user.is_customer_user else [],
             can_edit=Customer.objects.editable_by(user).filter(pk=customer.pk).exists(),
         )
+        # Tier overrides and team changes are the supervisor's (form_views.may_manage_accounts).
+        context["can_manage"] = context["can_edit"] and may_manage_accounts(user)
+        if context["can_manage"]:
+            context["tier_form"] = TierOverrideForm(
+                initial={"tier": customer.tier, "tier_override_reason": customer.tier_override_reason}
+            )
         return context
 
 

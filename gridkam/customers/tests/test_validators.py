@@ -1,5 +1,6 @@
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,7 +29,7 @@ def test_lower_case_is_accepted_as_the_same_code():
     ],
 )
 def test_bad_credit_codes_are_explained(code, fragment):
-    with pytest.raises(ValidationError) as err:
+    with translation.override("en"), pytest.raises(ValidationError) as err:
         validate_credit_code(code)
     assert fragment in " ".join(err.value.messages)
 
