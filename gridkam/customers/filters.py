@@ -12,7 +12,6 @@ from gridkam.users.models import User
 from .choices import ImportanceClass, Tier, VoltageLevel
 from .models import AccountAssignment, Contact, Customer, ElectricityAccount, Industry, MeteringPoint
 
-
 # Ids beyond a 64-bit integer would overflow the database driver instead of matching nothing.
 MAX_ID = 2**63 - 1
 
