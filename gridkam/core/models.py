@@ -10,18 +10,7 @@ from simple_history.models import HistoricalRecords
 from .choices import OrgUnitKind
 
 
-class VisibleQuerySet(models.QuerySet):
-    """A queryset whose model knows who may see each row.
-
-    Subclasses implement ``visible_to(user)``; every selector, UI view and API view starts from it,
-    so one rule decides what a user sees everywhere.
-    """
-
-    def visible_to(self, user) -> models.QuerySet:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class OrgUnitQuerySet(VisibleQuerySet):
+class OrgUnitQuerySet(models.QuerySet):
     def subtree_of(self, unit: OrgUnit | None) -> OrgUnitQuerySet:
         if unit is None:
             return self.none()

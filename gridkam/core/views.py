@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse, QueryDict
@@ -42,7 +42,7 @@ class FilteredListView(LoginRequiredMixin, ListView):
     page_sizes = (25, 50, 100)
 
     def base_queryset(self):
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must define base_queryset() from a selector.")
 
     def get_sort(self) -> str:
         requested = self.request.GET.get("sort", self.default_sort)

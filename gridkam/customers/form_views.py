@@ -13,7 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import IntegrityError
 from django.db.models import Model, QuerySet
 from django.forms import BaseForm
@@ -119,7 +119,7 @@ class ServiceFormView(LoginRequiredMixin, FormView):
         pass
 
     def save(self, form) -> Any:
-        raise NotImplementedError
+        raise ImproperlyConfigured(f"{type(self).__name__} must define save(form) calling a service.")
 
     def success_message(self, obj) -> str:
         return _("Saved.")

@@ -22,6 +22,7 @@ A file with rejected rows reports zero created, updated and unchanged: nothing w
 
 from __future__ import annotations
 
+import abc
 import csv
 import datetime as dt
 import io
@@ -432,7 +433,7 @@ def _boolean(raw: str) -> bool:
     raise ValidationError(_("Use 1 or 0, true or false, yes or no, 是 or 否."))
 
 
-class _Importer:
+class _Importer(abc.ABC):
     kind = ""
     # Model fields shown under the file's column names in messages.
     columns: dict[str, str] = {}
@@ -457,12 +458,13 @@ class _Importer:
             if row.too_wide:
                 self.errors.add(row.line, ROW, _("This row has more cells than the header has columns."))
 
+    @abc.abstractmethod
     def plan(self) -> None:
         """Validate every row and work out the writes; fills ``errors`` or ``previews``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def write(self) -> None:
-        raise NotImplementedError
+        """Carry out the planned writes (only called when no row was rejected)."""
 
     def tick(self, done: int) -> None:
         if self.progress and (done % 500 == 0 or done == len(self.rows)):

@@ -84,6 +84,19 @@ def editable_customer_field(**kwargs) -> ScopedPrimaryKeyRelatedField:
 # Reads
 
 
+class ServiceWriteMixin:
+    """Creates and updates go through the app's service (STYLE.md), never model.save() here:
+    the subclass names the service in ``save_through_service``."""
+
+    def create(self, validated_data):
+        return self.save_through_service(self.Meta.model(**validated_data))
+
+    def update(self, instance, validated_data):
+        for field, value in validated_data.items():
+            setattr(instance, field, value)
+        return self.save_through_service(instance)
+
+
 class IndustrySerializer(serializers.ModelSerializer):
     class Meta:
         model = Industry
@@ -286,7 +299,7 @@ class HistoryEntrySerializer(serializers.Serializer):
 # Writes
 
 
-class CustomerWriteSerializer(serializers.ModelSerializer):
+class CustomerWriteSerializer(ServiceWriteMixin, serializers.ModelSerializer):
     """Key facts of a customer. The tier is not written here: it follows the tier rules, and a manual
     tier goes through ``tier-override`` with a reason."""
 
@@ -323,12 +336,7 @@ class CustomerWriteSerializer(serializers.ModelSerializer):
             return unit
         raise serializers.ValidationError(_("You cannot place customers in this org unit."))
 
-    def create(self, validated_data) -> Customer:
-        return services.customer_save(customer=Customer(**validated_data))
-
-    def update(self, instance: Customer, validated_data) -> Customer:
-        for field, value in validated_data.items():
-            setattr(instance, field, value)
+    def save_through_service(self, instance: Customer) -> Customer:
         return services.customer_save(customer=instance)
 
 
@@ -379,7 +387,7 @@ class ReassignResultSerializer(serializers.Serializer):
     moved = serializers.IntegerField(help_text=_("Customers whose holder of the role changed."))
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class AccountSerializer(ServiceWriteMixin, serializers.ModelSerializer):
     customer = editable_customer_field()
     customer_name = serializers.CharField(source="customer.name", read_only=True)
 
@@ -410,16 +418,11 @@ class AccountSerializer(serializers.ModelSerializer):
             )
         return customer
 
-    def create(self, validated_data) -> ElectricityAccount:
-        return services.account_save(account=ElectricityAccount(**validated_data))
-
-    def update(self, instance: ElectricityAccount, validated_data) -> ElectricityAccount:
-        for field, value in validated_data.items():
-            setattr(instance, field, value)
+    def save_through_service(self, instance: ElectricityAccount) -> ElectricityAccount:
         return services.account_save(account=instance)
 
 
-class MeteringPointSerializer(serializers.ModelSerializer):
+class MeteringPointSerializer(ServiceWriteMixin, serializers.ModelSerializer):
     account = ScopedPrimaryKeyRelatedField(
         scope=_editable_accounts,
         queryset=ElectricityAccount.objects.all(),
@@ -452,16 +455,11 @@ class MeteringPointSerializer(serializers.ModelSerializer):
             "purpose",
         ]
 
-    def create(self, validated_data) -> MeteringPoint:
-        return services.metering_point_save(point=MeteringPoint(**validated_data))
-
-    def update(self, instance: MeteringPoint, validated_data) -> MeteringPoint:
-        for field, value in validated_data.items():
-            setattr(instance, field, value)
+    def save_through_service(self, instance: MeteringPoint) -> MeteringPoint:
         return services.metering_point_save(point=instance)
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(ServiceWriteMixin, serializers.ModelSerializer):
     customer = editable_customer_field()
     customer_name = serializers.CharField(source="customer.name", read_only=True)
     email = OptionalEmailField(max_length=254)
@@ -479,12 +477,7 @@ class ContactSerializer(serializers.ModelSerializer):
             )
         ]
 
-    def create(self, validated_data) -> Contact:
-        return services.contact_save(contact=Contact(**validated_data))
-
-    def update(self, instance: Contact, validated_data) -> Contact:
-        for field, value in validated_data.items():
-            setattr(instance, field, value)
+    def save_through_service(self, instance: Contact) -> Contact:
         return services.contact_save(contact=instance)
 
 
