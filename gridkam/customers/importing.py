@@ -51,7 +51,7 @@ from .choices import (
     VoltageLevel,
 )
 from .models import Contact, Customer, ElectricityAccount, Industry, MeteringPoint
-from .services import _apply_tier, pinyin_initials, tier_thresholds
+from .services import apply_tier, pinyin_initials, tier_thresholds
 
 KIND_ORG_UNITS = "org_units"
 KIND_ACCOUNTS = "accounts"
@@ -994,7 +994,7 @@ class _AccountImporter(_Importer):
                 per_account[account.account_no] = account.capacity_kva
         rules = tier_thresholds()
         for code, group in customers.items():
-            _apply_tier(group.obj, rules, sum(capacity[code].values(), Decimal("0")))
+            apply_tier(group.obj, rules, sum(capacity[code].values(), Decimal("0")))
 
     def _preview(self, customers: dict[str, _Group], accounts: dict[str, _Group]) -> None:
         self.new_customers: list[Customer] = []

@@ -44,7 +44,9 @@ def customer_capacity_kva(customer: Customer) -> Decimal:
     return total or Decimal("0")
 
 
-def _apply_tier(customer: Customer, rules: list[TierThresholds], capacity_kva: Decimal | None = None) -> None:
+def apply_tier(customer: Customer, rules: list[TierThresholds], capacity_kva: Decimal | None = None) -> None:
+    """Set ``tier_computed`` from the rules, and ``tier`` too unless a reasoned override holds it.
+    Does not save: callers that write in bulk (imports) pass the capacity they already know."""
     if capacity_kva is None:
         capacity_kva = customer_capacity_kva(customer)
     computed = tier_for(
@@ -69,7 +71,7 @@ def customer_save(*, customer: Customer, rules: list[TierThresholds] | None = No
     customer.credit_code = (customer.credit_code or "").strip().upper()
     customer.name = (customer.name or "").strip()
     customer.name_initials = pinyin_initials(customer.name)
-    _apply_tier(customer, tier_thresholds() if rules is None else rules)
+    apply_tier(customer, tier_thresholds() if rules is None else rules)
     if customer.tier == customer.tier_computed:
         # An override that agrees with the rule is no override.
         customer.tier_override_reason = ""
@@ -103,7 +105,7 @@ def customers_recompute_tiers(*, customers: Iterable[Customer] | None = None) ->
     changed = []
     for customer in qs:
         before = (customer.tier, customer.tier_computed)
-        _apply_tier(customer, rules, capacity.get(customer.pk, Decimal("0")))
+        apply_tier(customer, rules, capacity.get(customer.pk, Decimal("0")))
         if (customer.tier, customer.tier_computed) != before:
             changed.append(customer)
     Customer.objects.bulk_update(changed, ["tier", "tier_computed"], batch_size=1000)
