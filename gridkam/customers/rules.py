@@ -38,6 +38,11 @@ def tier_for(
 REQUIRED_SOURCES = {ImportanceClass.SPECIAL: 3, ImportanceClass.FIRST: 2, ImportanceClass.SECOND: 2}
 
 
+def _kw(value: Decimal) -> str:
+    """150.000 → "150", 1234.5 → "1,234.5": a demand as people write it."""
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
 @dataclass(frozen=True)
 class SupplyGap:
     code: str
@@ -83,9 +88,9 @@ def supply_gaps(
                 str(
                     _("Emergency power %(have)s kW is below %(ratio)s%% of the security load (%(need)s kW).")
                     % {
-                        "have": emergency_power_kw,
+                        "have": _kw(emergency_power_kw),
                         "ratio": int(min_emergency_ratio * 100),
-                        "need": (security_load_kw * min_emergency_ratio).quantize(Decimal("0.001")),
+                        "need": _kw(security_load_kw * min_emergency_ratio),
                     }
                 ),
             )
