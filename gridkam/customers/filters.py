@@ -45,8 +45,12 @@ class CustomerFilterSet(django_filters.FilterSet):
     org_unit = django_filters.ModelChoiceFilter(
         queryset=_visible_units, method="filter_org_unit", label=_("Org unit (and below)")
     )
-    tier = django_filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"))
-    importance_class = django_filters.MultipleChoiceFilter(choices=ImportanceClass.choices, label=_("Importance"))
+    # The customer's own columns cannot repeat rows, so no DISTINCT: on PostgreSQL it would force the
+    # list's annotations to be computed for every matching row before paging.
+    tier = django_filters.MultipleChoiceFilter(choices=Tier.choices, label=_("Tier"), distinct=False)
+    importance_class = django_filters.MultipleChoiceFilter(
+        choices=ImportanceClass.choices, label=_("Importance"), distinct=False
+    )
     industry = django_filters.CharFilter(method="filter_industry", label=_("Industry code"))
     voltage_kv = django_filters.ChoiceFilter(
         choices=VoltageLevel.choices, method="filter_voltage", label=_("Voltage level")

@@ -739,7 +739,7 @@ class _AccountImporter(_Importer):
         account_nos = {r.values["account_no"] for r in rows}
         point_codes = {r.values["metering_point"] for r in rows}
         meter_nos = {r.values["meter_no"] for r in rows}
-        # Reference tables are small (about 1,400 industry classes, hundreds of units): all of them.
+        # Reference tables are small (the GB/T 4754 sections and divisions, hundreds of units): all of them.
         self.industries = set(Industry.objects.values_list("code", flat=True))
         # GB/T 4754 digits are unique across sections, so "31" can only mean C31.
         self.industry_by_digits = {c[1:]: c for c in self.industries if c[:1].isalpha() and c[1:].isdigit()}

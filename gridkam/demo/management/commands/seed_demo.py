@@ -1,0 +1,71 @@
+"""``python manage.py seed_demo [--accounts N] [--seed S] [--if-empty] [--json]``"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from gridkam.customers.models import Customer
+from gridkam.demo.services import demo_seed
+
+
+class Command(BaseCommand):
+    help = (
+        "Load a demo utility: a province with three city companies, their staff and N key-account customers "
+        "with accounts, metering points, contacts and account teams. Deterministic for a seed."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--accounts", type=int, default=200, help="Key-account customers to create (default 200).")
+        parser.add_argument("--seed", type=int, default=1, help="Random seed: the same seed gives the same data.")
+        parser.add_argument("--if-empty", action="store_true", help="Do nothing if the database already has customers.")
+        parser.add_argument("--json", action="store_true", help="Print a JSON summary on stdout.")
+
+    def handle(self, *args, **options) -> None:
+        accounts: int = options["accounts"]
+        as_json: bool = options["json"]
+        verbosity: int = options["verbosity"]
+        if accounts < 1:
+            raise CommandError("--accounts must be at least 1.", returncode=2)
+        if options["if_empty"] and Customer.objects.exists():
+            summary = {"skipped": True, "reason": "customers exist", "customers": Customer.objects.count()}
+            if as_json:
+                self._print_json(summary)
+            elif verbosity:
+                self.stdout.write(f"Demo data not loaded: the database already has {summary['customers']} customers.")
+            return
+        # The bar goes to stderr so that --json output stays one clean document; tqdm hides it when
+        # stderr is not a terminal.
+        progress = partial(tqdm, file=sys.stderr, disable=None if verbosity else True, leave=False)
+        try:
+            summary = demo_seed(accounts=accounts, seed=options["seed"], progress=progress)
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages), returncode=1) from error
+        if as_json:
+            self._print_json(summary)
+        elif verbosity:
+            self._print_human(summary)
+
+    def _print_json(self, summary: dict) -> None:
+        self.stdout.write(json.dumps(summary, ensure_ascii=False))
+
+    def _print_human(self, summary: dict) -> None:
+        created = summary["created"]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data loaded in {summary['seconds']} s (seed {summary['seed']}): "
+                f"{created['customers']} customers ({created['group_subsidiaries']} group subsidiaries), "
+                f"{created['electricity_accounts']} electricity accounts, {created['metering_points']} metering "
+                f"points, {created['contacts']} contacts, {created['assignments']} assignments."
+            )
+        )
+        self.stdout.write(
+            f"Staff created: {created['staff']}; portal users: {created['portal_users']}. "
+            f"Tiers: {summary['tiers']}. Customers with supply gaps: {summary['customers_with_supply_gaps']}."
+        )
+        self.stdout.write("Logins: python manage.py demo_logins")
