@@ -119,3 +119,15 @@ def test_admin_customer_save_goes_through_the_service(p, client_for):
 def test_admin_keeps_account_teams_read_only(p, client_for):
     client = client_for(p.admin)
     assert client.get("/admin/customers/accountassignment/add/").status_code == 403
+
+
+def test_org_unit_list_exports_what_the_user_sees(p, client_for):
+    import io
+
+    from openpyxl import load_workbook
+
+    response = client_for(p.outsider).get(reverse("core:org_unit_list") + "?export=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    codes = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert codes == ["GD", "ST"]
