@@ -105,6 +105,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # JIT compilation pays off for long analytical queries only. Our list queries carry high cost
+    # estimates (subqueries per row) yet run in milliseconds, and JIT added 20-350 ms to each of
+    # them at 20,000 customers (docs/BENCHMARKS.md). GRIDKAM_PG_OPTIONS replaces these options.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault("options", os.environ.get("GRIDKAM_PG_OPTIONS", "-c jit=off"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "users.User"
