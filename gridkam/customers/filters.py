@@ -28,13 +28,19 @@ def _visible_staff(request):
     return User.objects.visible_to(request.user).filter(customer__isnull=True)
 
 
-def customer_search_ids(value: str) -> QuerySet:
-    """Customers whose name or pinyin initials contain ``value``, or whose credit code, account
-    number or meter number starts with it: their ids, as a UNION of one indexed query per kind of
-    match. Inlined as one OR, the text matches and EXISTS subqueries are evaluated for every
-    customer on every page and count query; apart, each uses its own index (trigram indexes on
-    PostgreSQL for the name and initials, migration 0005) and the result is a small set of ids."""
+def customer_search(queryset: QuerySet, value: str) -> QuerySet:
+    """Customers whose name (or, for Latin input, pinyin initials) contains ``value``, or whose credit
+    code, account number or meter number starts with it.
+
+    Credit codes, account and meter numbers are ASCII, so Chinese input is a name search alone: one
+    condition, evaluated inline, which a trigram index serves on PostgreSQL (migration 0005) and
+    which stays cheap inside a manager's portfolio. Latin input may be any of the five; as one OR
+    with EXISTS subqueries it would be re-evaluated for every customer by both the page and the
+    count query, so it is matched once as a UNION of indexed queries and applied as a set of ids.
+    """
     value = value.strip()
+    if not value.isascii():
+        return queryset.filter(name__icontains=value)
     upper = value.upper()
     parts = [
         Customer.objects.filter(name__icontains=value).values("pk"),
@@ -42,10 +48,10 @@ def customer_search_ids(value: str) -> QuerySet:
         ElectricityAccount.objects.filter(account_no__startswith=value).values("customer_id"),
         MeteringPoint.objects.filter(meter_no__startswith=value).values("account__customer_id"),
     ]
-    if upper.isascii() and upper.isalnum():
+    if upper.isalnum():
         parts.append(Customer.objects.filter(name_initials__contains=upper).values("pk"))
     parts = [part.order_by() for part in parts]
-    return parts[0].union(*parts[1:])
+    return queryset.filter(pk__in=parts[0].union(*parts[1:]))
 
 
 class CustomerFilterSet(django_filters.FilterSet):
@@ -70,7 +76,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         fields = ["q", "org_unit", "tier", "importance_class", "industry", "voltage_kv", "manager"]
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(pk__in=customer_search_ids(value)) if value.strip() else queryset
+        return customer_search(queryset, value) if value.strip() else queryset
 
     def filter_org_unit(self, queryset, name, value):
         return queryset.filter(org_unit__path__startswith=value.path)

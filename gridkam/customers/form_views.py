@@ -31,7 +31,7 @@ from gridkam.users.choices import Role
 
 from . import selectors, services
 from .choices import AssignmentRole, Tier
-from .filters import customer_search_ids
+from .filters import customer_search
 from .forms import (
     AccountForm,
     ContactForm,
@@ -582,7 +582,7 @@ class CustomerLookupView(LoginRequiredMixin, View):
         query = (request.GET.get("q") or request.GET.get("parent") or "").strip()
         customers = Customer.objects.none()
         if query:
-            customers = Customer.objects.visible_to(request.user).filter(pk__in=customer_search_ids(query))
+            customers = customer_search(Customer.objects.visible_to(request.user), query)
             exclude = request.GET.get("exclude", "")
             if exclude.isdigit():
                 customers = customers.exclude(pk__in=customer_family_ids(int(exclude)))
