@@ -20,6 +20,20 @@ def client_for(client):
     return login
 
 
+@pytest.fixture
+def api():
+    """An API client for a persona (None: anonymous): ``api(p.manager).get(...)``."""
+    from rest_framework.test import APIClient
+
+    def client_for(user):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings):
     # Tests read the Chinese UI by default, like users; a test switches to English when it needs to.

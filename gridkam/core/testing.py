@@ -103,6 +103,11 @@ def make_user(username: str, *, role: str, org_unit: OrgUnit | None = None, **fi
     return user
 
 
+def persona(p: Personas, name: str) -> User | None:
+    """A persona by name, for parametrised access matrices; "anonymous" is None."""
+    return None if name == "anonymous" else getattr(p, name)
+
+
 @dataclass
 class Personas:
     province: OrgUnit

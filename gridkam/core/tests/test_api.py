@@ -12,27 +12,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from gridkam.core.models import OrgUnit
-from gridkam.core.testing import PASSWORD, make_user
+from gridkam.core.testing import PASSWORD, make_user, persona
 from gridkam.users.models import Team
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def api():
-    def client_for(user) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return client_for
-
-
-def persona(p, name):
-    return None if name == "anonymous" else getattr(p, name)
 
 
 def rows(response) -> list[dict]:

@@ -8,9 +8,8 @@ import datetime as dt
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.test import APIClient
 
-from gridkam.core.testing import make_account, make_contact, make_credit_code, make_customer
+from gridkam.core.testing import make_account, make_contact, make_credit_code, make_customer, persona
 from gridkam.customers.models import AccountAssignment, Contact, Customer, ElectricityAccount, MeteringPoint, TierRule
 from gridkam.customers.services import assignment_set
 
@@ -18,21 +17,6 @@ pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
 ANONYMOUS = None
-
-
-@pytest.fixture
-def api():
-    def client_for(user) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return client_for
-
-
-def persona(p, name):
-    return None if name == "anonymous" else getattr(p, name)
 
 
 def ids(response) -> set[int]:
