@@ -23,6 +23,7 @@ from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 
 from gridkam.users.choices import Role
+from gridkam.users.permissions import is_active_user, manages_portfolios
 
 from .choices import OrgUnitKind
 from .models import OrgUnit
@@ -34,15 +35,6 @@ MAX_DB_ID = 2**63 - 1
 
 # Roles whose work includes changing master data. Billing clerks and customer users read only.
 WRITER_ROLES = {Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ACCOUNT_MANAGER, Role.FIELD_ENGINEER}
-
-
-def is_active_user(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_active)
-
-
-def can_create_customers(user) -> bool:
-    """Administrators anywhere, supervisors in their subtree; managers take customers over by assignment."""
-    return is_active_user(user) and (user.is_administrator or user.is_supervisor)
 
 
 class IsStaff(permissions.BasePermission):
@@ -65,7 +57,7 @@ class IsSupervisorOrAdministrator(permissions.BasePermission):
     message = _("Only supervisors and administrators may do this.")
 
     def has_permission(self, request, view) -> bool:
-        return can_create_customers(request.user)
+        return manages_portfolios(request.user)
 
 
 class ReadOrWriterRole(permissions.BasePermission):

@@ -28,6 +28,7 @@ from django.views.generic import FormView
 
 from gridkam.core.views import RoleRequiredMixin
 from gridkam.users.choices import Role
+from gridkam.users.permissions import manages_portfolios
 
 from . import selectors, services
 from .choices import AssignmentRole, Tier
@@ -48,17 +49,6 @@ from .models import Contact, Customer, ElectricityAccount, MeteringPoint, TierRu
 # Who may do what
 
 
-def may_create_customers(user) -> bool:
-    """Administrators anywhere; supervisors in their unit and below (their form offers only those)."""
-    return user.is_authenticated and (user.is_administrator or (user.is_supervisor and user.org_unit_id is not None))
-
-
-def may_manage_accounts(user) -> bool:
-    """Team changes and tier overrides: they move work and service levels between people, which is
-    the supervisor's call, not the account manager's."""
-    return user.is_authenticated and (user.is_administrator or user.is_supervisor)
-
-
 def object_for_edit(queryset: QuerySet, user, **lookup) -> Model:
     """The object if the user may change it; 403 if they only see it; 404 if they do not see it."""
     obj = queryset.editable_by(user).filter(**lookup).first()
@@ -72,7 +62,7 @@ def object_for_edit(queryset: QuerySet, user, **lookup) -> Model:
 def customer_for_management(user, pk: int) -> Customer:
     """A customer whose team or tier the user may change (404 if hidden, 403 if not theirs to manage)."""
     customer = get_object_or_404(Customer.objects.visible_to(user).select_related("org_unit"), pk=pk)
-    if not may_manage_accounts(user) or not Customer.objects.editable_by(user).filter(pk=pk).exists():
+    if not manages_portfolios(user) or not Customer.objects.editable_by(user).filter(pk=pk).exists():
         raise PermissionDenied
     return customer
 
@@ -175,7 +165,7 @@ class CustomerCreateView(ServiceFormView):
     submit_label = gettext_lazy("Create customer")
 
     def load(self, **kwargs) -> None:
-        if not may_create_customers(self.request.user):
+        if not manages_portfolios(self.request.user):
             raise PermissionDenied
 
     def get_form_kwargs(self):
@@ -537,7 +527,7 @@ class TierRulesView(LoginRequiredMixin, View):
                 "nav": "customers",
                 "forms": forms,
                 "errors": errors,
-                "can_edit": may_manage_accounts(user),
+                "can_edit": manages_portfolios(user),
                 "tier_counts": _tier_count_rows(user),
             },
         )
@@ -546,7 +536,7 @@ class TierRulesView(LoginRequiredMixin, View):
         return self.render_page(self.forms())
 
     def post(self, request) -> HttpResponse:
-        if not may_manage_accounts(request.user):
+        if not manages_portfolios(request.user):
             raise PermissionDenied
         forms = self.forms(request.POST)
         if not all(form.is_valid() for form in forms):

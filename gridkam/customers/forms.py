@@ -13,15 +13,15 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.forms.boundfield import BoundField
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from gridkam.core.models import OrgUnit
 from gridkam.users.choices import Role
 from gridkam.users.models import User
 
+from . import selectors
 from .choices import AssignmentRole, ImportanceClass, Tier
 from .models import Contact, Customer, ElectricityAccount, Industry, MeteringPoint, TierRule, customer_family_ids
 from .validators import validate_credit_code
@@ -96,21 +96,6 @@ class ParentCustomerField(forms.ModelChoiceField):
         return super().prepare_value(value)
 
 
-def editable_org_units(user, current_id: int | None = None) -> QuerySet[OrgUnit]:
-    """Units a user may place a customer in: anywhere for administrators, else their unit and below.
-
-    The customer's current unit stays selectable so an edit that leaves it alone is valid.
-    """
-    if user.is_administrator:
-        return OrgUnit.objects.all()
-    if user.org_unit_id is None:
-        return OrgUnit.objects.none()
-    scope = Q(path__startswith=user.org_unit.path)
-    if current_id:
-        scope |= Q(pk=current_id)
-    return OrgUnit.objects.filter(scope).order_by("path")
-
-
 def grouped_industry_choices(current: str | None = None) -> list:
     """Industry divisions grouped under their GB/T 4754 section, for a select people can scan."""
     industries = list(Industry.objects.order_by("code"))
@@ -168,7 +153,9 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
         elif user.org_unit_id:
             # New customers usually belong to the creator's own unit.
             self.fields["org_unit"].initial = user.org_unit_id
-        self.fields["org_unit"].queryset = editable_org_units(user, self.instance.org_unit_id if editing else None)
+        self.fields["org_unit"].queryset = selectors.customer_org_units(
+            user=user, current_id=self.instance.org_unit_id if editing else None
+        )
         industry = self.fields["industry"]
         industry.widget.choices = grouped_industry_choices(self.instance.industry_id if editing else None)
         industry.error_messages["invalid_choice"] = _("Pick an industry from the GB/T 4754 list.")

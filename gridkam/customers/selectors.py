@@ -6,6 +6,8 @@ from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, Subquer
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
+from gridkam.core.models import OrgUnit
+
 from .choices import AssignmentRole
 from .models import AccountAssignment, Contact, Customer, ElectricityAccount, MeteringPoint
 
@@ -123,6 +125,21 @@ def customer_history(*, customer: Customer, limit: int = 50) -> list[dict]:
                 previous = record
     entries.sort(key=lambda e: e["when"], reverse=True)
     return entries[:limit]
+
+
+def customer_org_units(*, user, current_id: int | None = None):
+    """Units a user may place a customer in: anywhere for administrators, else their unit and below.
+
+    The customer's current unit stays acceptable so an edit that leaves it alone is valid.
+    """
+    if user.is_administrator:
+        return OrgUnit.objects.all()
+    if user.org_unit_id is None:
+        return OrgUnit.objects.none()
+    scope = Q(path__startswith=user.org_unit.path)
+    if current_id:
+        scope |= Q(pk=current_id)
+    return OrgUnit.objects.filter(scope).order_by("path")
 
 
 def metering_point_list(*, user):

@@ -7,10 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from gridkam.core.views import FilteredListView
+from gridkam.users.permissions import manages_portfolios
 
 from . import selectors
 from .filters import CustomerFilterSet, MeteringPointFilterSet
-from .form_views import may_create_customers, may_manage_accounts
 from .forms import PortfolioReassignForm, TierOverrideForm
 from .models import Customer
 from .services import customer_supply_gaps
@@ -41,8 +41,8 @@ class CustomerListView(FilteredListView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         context["nav"] = "customers"
-        context["can_reassign"] = may_manage_accounts(user)
-        context["can_create"] = may_create_customers(user)
+        context["can_reassign"] = manages_portfolios(user)
+        context["can_create"] = manages_portfolios(user)
         if context["can_reassign"] and not getattr(self.request, "htmx", False):
             # The reassignment bar sits outside the HTMX-swapped table; the partial does not need it.
             context["reassign_form"] = PortfolioReassignForm(user=user, compact=True)
@@ -72,8 +72,8 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             past_team=selectors.customer_past_team(customer=customer) if not user.is_customer_user else [],
             can_edit=Customer.objects.editable_by(user).filter(pk=customer.pk).exists(),
         )
-        # Tier overrides and team changes are the supervisor's (form_views.may_manage_accounts).
-        context["can_manage"] = context["can_edit"] and may_manage_accounts(user)
+        # Tier overrides and team changes are the supervisor's (gridkam.users.permissions).
+        context["can_manage"] = context["can_edit"] and manages_portfolios(user)
         if context["can_manage"]:
             context["tier_form"] = TierOverrideForm(
                 initial={"tier": customer.tier, "tier_override_reason": customer.tier_override_reason}

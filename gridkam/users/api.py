@@ -20,8 +20,8 @@ from gridkam.core.api_views import (
     IsStaff,
     OptionalEmailField,
     SafeLookupMixin,
-    can_create_customers,
 )
+from gridkam.users.permissions import manages_portfolios
 
 from .choices import Role
 from .models import Team, User
@@ -177,10 +177,10 @@ class MeSerializer(serializers.ModelSerializer):
         return user.is_administrator or user.role in WRITER_ROLES
 
     def get_can_create_customers(self, user: User) -> bool:
-        return can_create_customers(user)
+        return manages_portfolios(user)
 
     def get_can_reassign(self, user: User) -> bool:
-        return can_create_customers(user)
+        return manages_portfolios(user)
 
 
 class MeView(APIView):

@@ -16,7 +16,7 @@ from gridkam.core.models import OrgUnit
 from gridkam.users.choices import Role
 from gridkam.users.models import User
 
-from .. import services
+from .. import selectors, services
 from ..choices import AssignmentRole, ImportanceClass, Tier
 from ..models import (
     AccountAssignment,
@@ -326,15 +326,11 @@ class CustomerWriteSerializer(ServiceWriteMixin, serializers.ModelSerializer):
         ]
 
     def validate_org_unit(self, unit: OrgUnit) -> OrgUnit:
-        user = self.context["request"].user
-        if user.is_administrator:
-            return unit
-        if self.instance is not None and unit.pk == self.instance.org_unit_id:
-            return unit
-        # Supervisors place customers anywhere in their own subtree; managers keep the unit as it is.
-        if user.is_supervisor and user.org_unit_id and unit.path.startswith(user.org_unit.path):
-            return unit
-        raise serializers.ValidationError(_("You cannot place customers in this org unit."))
+        current = self.instance.org_unit_id if self.instance is not None else None
+        allowed = selectors.customer_org_units(user=self.context["request"].user, current_id=current)
+        if not allowed.filter(pk=unit.pk).exists():
+            raise serializers.ValidationError(_("You cannot place customers in this org unit."))
+        return unit
 
     def save_through_service(self, instance: Customer) -> Customer:
         return services.customer_save(customer=instance)

@@ -26,8 +26,8 @@ from gridkam.core.api_views import (
     IsSupervisorOrAdministrator,
     ReadOrWriterRole,
     SafeLookupMixin,
-    can_create_customers,
 )
+from gridkam.users.permissions import manages_portfolios
 
 from .. import selectors, services
 from ..filters import AccountFilterSet, ContactFilterSet, CustomerFilterSet, IndustryFilterSet, MeteringPointFilterSet
@@ -54,7 +54,7 @@ class CanCreateCustomers(IsAuthenticated):
     message = _("Only supervisors and administrators create customers.")
 
     def has_permission(self, request, view) -> bool:
-        return can_create_customers(request.user)
+        return manages_portfolios(request.user)
 
 
 class CanDeleteCustomer(IsAuthenticated):
