@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.db.models import Count, DecimalField, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -10,6 +12,7 @@ from gridkam.core.models import OrgUnit
 
 from .choices import AssignmentRole
 from .models import AccountAssignment, Contact, Customer, ElectricityAccount, MeteringPoint
+from .services import customer_supply_gaps
 
 
 def _current_holder(role: str, field: str = "user__display_name"):
@@ -49,7 +52,10 @@ def customer_list(*, user):
 
 
 def customer_get(*, user, pk: int) -> Customer:
-    """One customer for its 360 page, with everything the page shows fetched up front (404 if hidden)."""
+    """One customer for its 360 page, with everything the page shows fetched up front (404 if hidden).
+
+    Also sets ``capacity_total_kva`` (accounts not closed, the tier rule's capacity) and
+    ``supply_gaps``, derived from the prefetched accounts, for the page and the API alike."""
     points = MeteringPoint.objects.order_by("code")
     accounts = ElectricityAccount.objects.order_by("account_no").prefetch_related(
         Prefetch("metering_points", queryset=points)
@@ -65,7 +71,11 @@ def customer_get(*, user, pk: int) -> Customer:
             Prefetch("subsidiaries", queryset=Customer.objects.visible_to(user).order_by("name")),
         )
     )
-    return get_object_or_404(queryset, pk=pk)
+    customer = get_object_or_404(queryset, pk=pk)
+    accounts = customer.accounts.all()
+    customer.capacity_total_kva = sum((a.capacity_kva for a in accounts if a.status != "closed"), Decimal("0"))
+    customer.supply_gaps = customer_supply_gaps(customer, accounts)
+    return customer
 
 
 def _choice_label(model, field_name: str, value):

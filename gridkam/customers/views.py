@@ -13,7 +13,6 @@ from . import selectors
 from .filters import CustomerFilterSet, MeteringPointFilterSet
 from .forms import PortfolioReassignForm, TierOverrideForm
 from .models import Customer
-from .services import customer_supply_gaps
 from .tables import CUSTOMER_COLUMNS, METERING_POINT_COLUMNS
 
 
@@ -66,8 +65,8 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             contacts=list(customer.contacts.all()),
             team=customer.current_team,
             subsidiaries=list(customer.subsidiaries.all()),
-            gaps=customer_supply_gaps(customer, accounts),
-            capacity_total_kva=sum((a.capacity_kva for a in accounts if a.status != "closed"), 0),
+            gaps=customer.supply_gaps,
+            capacity_total_kva=customer.capacity_total_kva,
             history=selectors.customer_history(customer=customer) if not user.is_customer_user else [],
             past_team=selectors.customer_past_team(customer=customer) if not user.is_customer_user else [],
             can_edit=Customer.objects.editable_by(user).filter(pk=customer.pk).exists(),

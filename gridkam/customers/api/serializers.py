@@ -213,8 +213,8 @@ class CustomerDetailSerializer(serializers.ModelSerializer):
     accounts = AccountNestedSerializer(many=True, read_only=True)
     contacts = ContactNestedSerializer(many=True, read_only=True)
     team = TeamMemberSerializer(source="current_team", many=True, read_only=True)
-    capacity_total_kva = serializers.SerializerMethodField()
-    supply_gaps = serializers.SerializerMethodField()
+    capacity_total_kva = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    supply_gaps = SupplyGapSerializer(many=True, read_only=True)
     can_edit = serializers.SerializerMethodField()
 
     class Meta:
@@ -250,17 +250,6 @@ class CustomerDetailSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(serializers.DecimalField(max_digits=14, decimal_places=2))
-    def get_capacity_total_kva(self, customer: Customer) -> str:
-        # From the prefetched accounts: same rule as the tier (closed accounts do not count).
-        total = sum((a.capacity_kva for a in customer.accounts.all() if a.status != "closed"), Decimal("0"))
-        return serializers.DecimalField(max_digits=14, decimal_places=2).to_representation(total)
-
-    @extend_schema_field(SupplyGapSerializer(many=True))
-    def get_supply_gaps(self, customer: Customer) -> list[dict]:
-        gaps = services.customer_supply_gaps(customer, customer.accounts.all())
-        return [{"code": gap.code, "message": str(gap.message)} for gap in gaps]
 
     def get_can_edit(self, customer: Customer) -> bool:
         request = self.context.get("request")
