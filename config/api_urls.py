@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 
 from gridkam.core.api_views import register as register_core
 from gridkam.customers.api.views import register as register_customers
+from gridkam.tariffs.api.views import register as register_tariffs
 from gridkam.users.api import MeView, TokenView
 from gridkam.users.api import register as register_users
 
@@ -18,6 +19,7 @@ router = DefaultRouter()
 register_core(router)
 register_users(router)
 register_customers(router)
+register_tariffs(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -25,5 +27,6 @@ urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("gridkam.customers.api.urls")),
+    path("", include("gridkam.tariffs.api.urls")),
     path("", include(router.urls)),
 ]

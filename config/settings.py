@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "gridkam.core",
     "gridkam.users",
     "gridkam.customers",
+    "gridkam.tariffs",
     "gridkam.dashboard",
     "gridkam.demo",
 ]
@@ -225,6 +226,8 @@ SPECTACULAR_SETTINGS = {
         "ContactRoleEnum": "gridkam.customers.choices.ContactRole",
         "AssignmentRoleEnum": "gridkam.customers.choices.AssignmentRole",
         "TierEnum": "gridkam.customers.choices.Tier",
+        "AccountStatusEnum": "gridkam.customers.choices.AccountStatus",
+        "VersionStatusEnum": "gridkam.tariffs.choices.VersionStatus",
     },
 }
 

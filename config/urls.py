@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("customers/", include("gridkam.customers.urls")),
+    path("", include("gridkam.tariffs.urls")),
     path("org/", include("gridkam.core.urls")),
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),

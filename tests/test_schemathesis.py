@@ -9,7 +9,9 @@ operation are few on purpose, so the whole run stays within a couple of minutes 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 import schemathesis
@@ -22,6 +24,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from config.wsgi import application
 from gridkam.core.testing import personas
 from gridkam.customers.models import Contact, ElectricityAccount, MeteringPoint, TierRule
+from gridkam.tariffs.models import MonthlyUsage
+from gridkam.tariffs.services import monthly_usage_save, sample_tariffs_load
 from gridkam.users.models import Team
 
 # Paths whose {id} should often hit a real row, so that the code behind a found object is exercised
@@ -35,9 +39,12 @@ ID_SOURCES = {
     "/api/v1/org-units/": lambda p: [p.province.pk, p.city_a.pk, p.city_b.pk],
     "/api/v1/teams/": lambda p: list(Team.objects.values_list("pk", flat=True)),
     "/api/v1/users/": lambda p: [p.manager.pk, p.supervisor.pk, p.outsider.pk],
+    "/api/v1/monthly-usage/": lambda p: list(MonthlyUsage.objects.values_list("pk", flat=True)),
 }
 
 INDUSTRY_CODES = ["C", "C31", "C311", "D44", "c3110"]
+TARIFF_CODES = ["GD-TOU-2P-10KV", "GD-1P-10KV", "SH-TOU-2P-10KV", "gd-tou-2p-10kv"]
+VERSION_DATES = ["2026-02-01", "2025-01-01", "2024-05-01", "2026-02-30"]
 
 
 @dataclass
@@ -49,6 +56,23 @@ class ApiData:
 @pytest.fixture
 def api_data(db) -> ApiData:
     p = personas()
+    # The sample catalogue, and a year of quantities for one account so that its advice is computed.
+    assert sample_tariffs_load().ok
+    account = p.a1.accounts.get()
+    account.tariff_code = "GD-TOU-2P-10KV"
+    account.save()
+    for month in range(1, 13):
+        monthly_usage_save(
+            account=account,
+            month=dt.date(2025, month, 1),
+            values={
+                "peak_kwh": Decimal("200000"),
+                "valley_kwh": Decimal("90000"),
+                "max_demand_kw": Decimal("900"),
+                "lagging_kvarh": Decimal("180000"),
+                "flat_kwh": Decimal("150000"),
+            },
+        )
     return ApiData(
         token=Token.objects.get_or_create(user=p.admin)[0].key,
         ids={prefix: source(p) or [1] for prefix, source in ID_SOURCES.items()},
@@ -80,7 +104,11 @@ def point_at_real_rows(case, known_ids: dict[str, list[int]]) -> None:
     parameters = case.path_parameters or {}
     code = parameters.get("code")
     if isinstance(code, str) and len(code) % 2 == 0:
-        parameters["code"] = INDUSTRY_CODES[len(code) // 2 % len(INDUSTRY_CODES)]
+        codes = TARIFF_CODES if case.path.startswith("/api/v1/tariffs/") else INDUSTRY_CODES
+        parameters["code"] = codes[len(code) // 2 % len(codes)]
+    day = parameters.get("effective_from")
+    if isinstance(day, str) and len(day) % 2 == 0:
+        parameters["effective_from"] = VERSION_DATES[len(day) // 2 % len(VERSION_DATES)]
     value = parameters.get("id")
     if not isinstance(value, int) or isinstance(value, bool) or value % 2:
         return

@@ -91,6 +91,21 @@ def make_account(*, customer: Customer, capacity_kva: str = "2000", points: int 
     return account
 
 
+def make_tariff(code: str = "GD-TEST-2P", *, structure: str = "two_part", **fields):
+    """A catalogue entry without versions; enough for an account to name it."""
+    from gridkam.tariffs.models import Tariff
+
+    defaults = {
+        "name": fields.pop("name", code),
+        "region": "广东省",
+        "customer_category": "industrial_commercial",
+        "voltage_band": "1-10kV",
+        "structure": structure,
+        **fields,
+    }
+    return Tariff.objects.get_or_create(code=code, defaults=defaults)[0]
+
+
 def make_contact(*, customer: Customer, name: str, role: str = ContactRole.ENERGY_MANAGER, **fields) -> Contact:
     fields.setdefault("phone", "13800138000")
     return Contact.objects.create(customer=customer, name=name, role=role, **fields)

@@ -98,6 +98,8 @@ class AccountFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_q", label=_("Search"))
     customer = django_filters.NumberFilter(field_name="customer_id", label=_("Customer"), min_value=1, max_value=MAX_ID)
     voltage_kv = django_filters.ChoiceFilter(choices=VoltageLevel.choices, label=_("Voltage level"))
+    # The tariff's code is the key (ElectricityAccount.tariff uses to_field="code").
+    tariff_code = django_filters.CharFilter(field_name="tariff_id", label=_("Tariff"))
 
     class Meta:
         model = ElectricityAccount

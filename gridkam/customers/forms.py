@@ -13,11 +13,12 @@ from decimal import Decimal
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.forms.boundfield import BoundField
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gridkam.tariffs.models import Tariff
 from gridkam.users.choices import Role
 from gridkam.users.models import User
 
@@ -203,7 +204,7 @@ class AccountForm(BootstrapFormMixin, forms.ModelForm):
             "contract_demand_kw",
             "pf_standard",
             "supply_mode",
-            "tariff_code",
+            "tariff",
             "status",
         ]
         error_messages = {
@@ -219,6 +220,9 @@ class AccountForm(BootstrapFormMixin, forms.ModelForm):
             del self.fields["account_no"]
         for name in ("capacity_kva", "contract_demand_kw"):
             self.fields[name].widget.attrs.update(inputmode="decimal")
+        # Closed tariffs take no new accounts, but an account already on one keeps it.
+        tariffs = Tariff.objects.filter(Q(active=True) | Q(code=self.instance.tariff_id or ""))
+        self.fields["tariff"].queryset = tariffs.order_by("code")
 
 
 class MeteringPointForm(BootstrapFormMixin, forms.ModelForm):

@@ -39,6 +39,7 @@ SAMPLE_FILES = {
     "org_units": ("org_units.csv",),
     "accounts": ("accounts.csv", "accounts.xlsx"),
     "contacts": ("contacts.csv",),
+    "monthly_usage": ("monthly_usage.csv",),
 }
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -128,6 +129,7 @@ class ImportUploadForm(forms.Form):
 
 class ImportAccessMixin(RoleRequiredMixin):
     # Administrators anywhere; supervisors within their own unit (enforced row by row by the import).
+    # One gate for every kind, monthly usage included: the pages and the menu know roles, not kinds.
     allowed_roles = (Role.SUPERVISOR,)
 
 

@@ -1,9 +1,10 @@
 """Import of key-account master data from CSV or Excel files, such as the marketing system's exports.
 
-Three kinds, each with fixed columns (docs/import.md): org units, accounts (one row per metering
-point, the customer and account repeating on each of their rows) and contacts. An import is
-all-or-nothing: every row is validated first, with the models' own validation so the messages are
-those of the forms, and only a file without a single rejected row is written, in one transaction.
+Four kinds, each with fixed columns (docs/import.md): org units, accounts (one row per metering
+point, the customer and account repeating on each of their rows), contacts, and accounts' monthly
+billing quantities (one row per account and month). An import is all-or-nothing: every row is
+validated first, with the models' own validation so the messages are those of the forms, and only
+a file without a single rejected row is written, in one transaction.
 
 Existing rows are fetched up front by their natural keys in a few queries, and writes are bulk
 statements in batches, so the number of queries does not grow with the rows; field history is kept
@@ -11,7 +12,7 @@ through simple-history's bulk helpers.
 
 Counting, per data row of the file:
 
-- *create* when the row's leaf object is new (the unit, the metering point, the contact);
+- *create* when the row's leaf object is new (the unit, the metering point, the contact, the month);
 - otherwise *update* when the row changes anything it touches. A customer or account repeats on
   several rows; its changes are attributed to the first row that names it, so changing one
   customer's name counts one updated row, not one per metering point;
@@ -26,6 +27,7 @@ import abc
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -40,6 +42,9 @@ from simple_history.utils import bulk_create_with_history, get_history_manager_f
 
 from gridkam.core.choices import OrgUnitKind
 from gridkam.core.models import OrgUnit
+from gridkam.tariffs.choices import UsageSource
+from gridkam.tariffs.models import MonthlyUsage, Tariff
+from gridkam.tariffs.services import USAGE_FIELDS
 
 from .choices import (
     CONTACT_ROLE_ALIASES,
@@ -56,6 +61,7 @@ from .services import apply_tier, pinyin_initials, tier_thresholds
 KIND_ORG_UNITS = "org_units"
 KIND_ACCOUNTS = "accounts"
 KIND_CONTACTS = "contacts"
+KIND_MONTHLY_USAGE = "monthly_usage"
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     KIND_ORG_UNITS: ("code", "name", "parent_code"),
@@ -78,12 +84,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "multiplier",
     ),
     KIND_CONTACTS: ("credit_code", "name", "role", "phone", "email", "is_primary"),
+    KIND_MONTHLY_USAGE: ("account_no", "month", *USAGE_FIELDS),
 }
 
 KIND_CHOICES = [
     (KIND_ORG_UNITS, gettext_lazy("Org units")),
     (KIND_ACCOUNTS, gettext_lazy("Customers, accounts and metering points")),
     (KIND_CONTACTS, gettext_lazy("Contacts")),
+    (KIND_MONTHLY_USAGE, gettext_lazy("Monthly usage (billing quantities)")),
 ]
 
 CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
@@ -679,6 +687,8 @@ ACCOUNT_COLUMNS = (
     "pf_standard",
     "supply_mode",
 )
+# The account's model field under a column of another name: the tariff column holds the foreign key's code.
+ACCOUNT_FIELDS = {"tariff_code": "tariff"}
 
 
 @dataclass
@@ -708,6 +718,7 @@ class _AccountImporter(_Importer):
         "account_no": "account_no",
         "name": "account_name",
         **{c: c for c in ACCOUNT_COLUMNS if c != "account_name"},
+        "tariff": "tariff_code",
     }
     point_columns = {
         "code": "metering_point",
@@ -743,6 +754,10 @@ class _AccountImporter(_Importer):
         self.industries = set(Industry.objects.values_list("code", flat=True))
         # GB/T 4754 digits are unique across sections, so "31" can only mean C31.
         self.industry_by_digits = {c[1:]: c for c in self.industries if c[:1].isalpha() and c[1:].isdigit()}
+        # So is the tariff catalogue (tens of tariffs). Codes match ignoring case, as people type them,
+        # and are stored as the catalogue spells them: the column is the foreign key.
+        self.tariffs = set(Tariff.objects.values_list("code", flat=True))
+        self.tariffs_upper = {code.upper(): code for code in self.tariffs}
         self.units = {u.code: u for u in OrgUnit.objects.all()}
         self.units_by_id = {u.pk: u for u in self.units.values()}
         self.units_upper = {code.upper(): u for code, u in self.units.items()}
@@ -788,6 +803,12 @@ class _AccountImporter(_Importer):
             errors["org_unit"] = [_blank()]
         else:
             errors["org_unit"] = [_("Unknown org unit code %(code)s.") % {"code": parsed["org_unit"]}]
+        tariff = parsed["tariff_code"]
+        if tariff and tariff not in self.tariffs:
+            if tariff.upper() in self.tariffs_upper:
+                parsed["tariff_code"] = self.tariffs_upper[tariff.upper()]
+            else:
+                errors["tariff_code"] = [_("Unknown tariff code %(code)s.") % {"code": tariff}]
         for column, parser in self.parsers.items():
             try:
                 parsed[column] = parser(values[column])
@@ -934,7 +955,9 @@ class _AccountImporter(_Importer):
                 setattr(account, column, parsed[column])
         if customer is not None:
             account.customer = customer.obj
-        fields = {"account_no", "name", *ACCOUNT_COLUMNS[1:]} - group.failed
+        # Not the tariff: parse() checked it against the prefetched catalogue, where the model's own check
+        # of a foreign key would query once per account.
+        fields = {"account_no", "name", *ACCOUNT_COLUMNS[1:]} - group.failed - ACCOUNT_FIELDS.keys()
         for name, messages in _model_errors(account, fields=fields, columns=self.account_columns).items():
             errors.setdefault(name, []).extend(messages)
         group.errors = errors
@@ -1056,7 +1079,8 @@ class _AccountImporter(_Importer):
             ["name", "name_initials", "industry", "org_unit", "tier", "tier_computed", "updated_at"],
         )
         self.create(self.new_accounts, ElectricityAccount)
-        self.update(self.changed_accounts, ElectricityAccount, ["name", *ACCOUNT_COLUMNS[1:]])
+        account_fields = ["name", *(ACCOUNT_FIELDS.get(c, c) for c in ACCOUNT_COLUMNS[1:])]
+        self.update(self.changed_accounts, ElectricityAccount, account_fields)
         self.create(self.new_points, MeteringPoint)
         self.update(self.changed_points, MeteringPoint, ["account", "meter_no", "multiplier"])
 
@@ -1196,10 +1220,142 @@ class _ContactImporter(_Importer):
         self.create(self.new_contacts, Contact)
 
 
+# --------------------------------------------------------------------------------------------
+# Monthly usage
+
+# 2025-01 or 2025-1; 2025-01-01; Excel dates, which arrive as 2025-01-01T00:00:00.
+MONTH_PATTERN = re.compile(r"(\d{4})-(\d{1,2})(?:-(\d{1,2})(?:[T ]00:00(?::00(?:\.0+)?)?)?)?")
+# Quantities that are zero when left blank; a blank maximum demand means "not recorded".
+ENERGY_FIELDS = tuple(name for name in USAGE_FIELDS if name != "max_demand_kw")
+
+
+def _month(raw: str) -> dt.date:
+    """The billing month's first day. Another day comes back as such, for the model's own message."""
+    text = raw.strip()
+    if not text:
+        raise ValidationError(_blank())
+    match = MONTH_PATTERN.fullmatch(text)
+    if match:
+        try:
+            return dt.date(int(match[1]), int(match[2]), int(match[3] or 1))
+        except ValueError:
+            pass
+    raise ValidationError(_("“%(value)s” is not a month; write it as YYYY-MM, e.g. 2025-01.") % {"value": raw})
+
+
+class _MonthlyUsageImporter(_Importer):
+    """Rows ``account_no,month,<quantities>``: an account's billing quantities for one month.
+
+    A row is known by (account, month) and replaces the quantities of that month: a blank energy is
+    zero, a blank maximum demand is none. Written rows are marked as imported, by the importing user.
+    A row whose quantities are already there is unchanged and not written, so the source of the
+    quantities (entered, or rolled up from metering) stays as it was.
+    """
+
+    kind = KIND_MONTHLY_USAGE
+    columns = {"account": "account_no", "month": "month", **{name: name for name in USAGE_FIELDS}}
+
+    def plan(self) -> None:
+        # Account number → (pk, name, path of the customer's org unit).
+        accounts: dict[str, tuple[int, str, str]] = {}
+        for chunk in _chunks(r.values["account_no"] for r in self.rows):
+            accounts.update(
+                (account_no, (pk, name, path))
+                for pk, account_no, name, path in ElectricityAccount.objects.filter(account_no__in=chunk).values_list(
+                    "pk", "account_no", "name", "customer__org_unit__path"
+                )
+            )
+        seen: dict[tuple[int, dt.date], int] = {}
+        planned: list[tuple[SourceRow, tuple[int, str, str], dt.date, dict[str, Decimal | None]]] = []
+        for done, row in enumerate(self.rows, start=1):
+            self.tick(done)
+            values = row.values
+            errors: dict[str, list[str]] = {}
+            account_no = values["account_no"]
+            account = accounts.get(account_no)
+            if not account_no:
+                errors["account_no"] = [_blank()]
+            elif account is None or not self.in_scope(account[2]):
+                # Out of scope reads like unknown: a supervisor learns nothing about other units' accounts.
+                account = None
+                if self.scope_path is None:
+                    message = _("No account with number %(account)s.")
+                else:
+                    message = _("No account with number %(account)s in your org unit and below.")
+                errors["account_no"] = [message % {"account": account_no}]
+            try:
+                month = _month(values["month"])
+            except ValidationError as exc:
+                errors["month"] = exc.messages
+                month = None
+            quantities: dict[str, Decimal | None] = {}
+            for name in USAGE_FIELDS:
+                try:
+                    quantities[name] = _decimal(MonthlyUsage, name, values[name], required=False)
+                except ValidationError as exc:
+                    errors[name] = exc.messages
+                    continue
+                if quantities[name] is None and name in ENERGY_FIELDS:
+                    quantities[name] = Decimal("0")
+            if account is not None and month is not None:
+                key = (account[0], month)
+                if key in seen:
+                    errors.setdefault("month", []).append(
+                        _("This account and month are already on line %(line)d.") % {"line": seen[key]}
+                    )
+                else:
+                    seen[key] = row.line
+            # The model's validators (not negative, digits) and clean() (the first of the month), on an
+            # unsaved instance: no queries.
+            usage = MonthlyUsage(month=month, **{k: v for k, v in quantities.items() if v is not None})
+            fields = {"month", *quantities} - errors.keys()
+            self.errors.merge(row.line, errors)
+            self.errors.merge(row.line, _model_errors(usage, fields=fields, columns=self.columns))
+            if account is not None and month is not None:
+                planned.append((row, account, month, quantities))
+        if self.errors:
+            return
+
+        existing: dict[tuple[int, dt.date], MonthlyUsage] = {}
+        if planned:
+            # A range, not a list of months, keeps each query under the parameter limit.
+            months = [month for _row, _account, month, _quantities in planned]
+            for chunk in _chunks(account[0] for _row, account, _month, _quantities in planned):
+                usage_rows = MonthlyUsage.objects.filter(account_id__in=chunk, month__range=(min(months), max(months)))
+                existing.update(((u.account_id, u.month), u) for u in usage_rows)
+        now = timezone.now()
+        self.new_usage: list[MonthlyUsage] = []
+        self.changed_usage: list[MonthlyUsage] = []
+        for row, (account_pk, account_name, _path), month, quantities in planned:
+            label = f"{row.values['account_no']} {account_name} · {month:%Y-%m}"
+            usage = existing.get((account_pk, month))
+            if usage is None:
+                usage = MonthlyUsage(account_id=account_pk, month=month, **quantities)
+                usage.source = UsageSource.IMPORTED
+                usage.updated_by = self.user
+                self.new_usage.append(usage)
+                self.previews.append(RowPreview(row.line, CREATE, label))
+                continue
+            changes = _diff({name: getattr(usage, name) for name in USAGE_FIELDS}, quantities)
+            if changes:
+                for name, value in quantities.items():
+                    setattr(usage, name, value)
+                usage.source = UsageSource.IMPORTED
+                usage.updated_by = self.user
+                usage.updated_at = now  # the bulk update skips auto_now
+                self.changed_usage.append(usage)
+            self.previews.append(RowPreview(row.line, UPDATE if changes else UNCHANGED, label, changes))
+
+    def write(self) -> None:
+        self.create(self.new_usage, MonthlyUsage)
+        self.update(self.changed_usage, MonthlyUsage, [*USAGE_FIELDS, "source", "updated_by", "updated_at"])
+
+
 IMPORTERS: dict[str, type[_Importer]] = {
     KIND_ORG_UNITS: _OrgUnitImporter,
     KIND_ACCOUNTS: _AccountImporter,
     KIND_CONTACTS: _ContactImporter,
+    KIND_MONTHLY_USAGE: _MonthlyUsageImporter,
 }
 
 

@@ -222,7 +222,17 @@ class ElectricityAccount(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
-    tariff_code = models.CharField(_("tariff"), max_length=40, blank=True)
+    # Keyed by the tariff code, in a column of that name, so exports and imports name the tariff.
+    tariff = models.ForeignKey(
+        "tariffs.Tariff",
+        verbose_name=_("tariff"),
+        to_field="code",
+        db_column="tariff_code",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="accounts",
+    )
     basic_charge_method = models.CharField(
         _("basic charge method"), max_length=20, choices=BasicChargeMethod.choices, default=BasicChargeMethod.CAPACITY
     )
@@ -255,6 +265,15 @@ class ElectricityAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_no} {self.name}"
+
+    @property
+    def tariff_code(self) -> str:
+        """The tariff's code ("" for none): the foreign key's own value, as files and the API name it."""
+        return self.tariff_id or ""
+
+    @tariff_code.setter
+    def tariff_code(self, value: str | None) -> None:
+        self.tariff_id = value or None
 
     def clean(self) -> None:
         errors = {}

@@ -6,13 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueTogetherValidator
 
 from gridkam.core.api_views import MAX_DB_ID, OptionalEmailField, ScopedPrimaryKeyRelatedField
 from gridkam.core.models import OrgUnit
+from gridkam.tariffs.models import Tariff
 from gridkam.users.choices import Role
 from gridkam.users.models import User
 
@@ -113,6 +113,7 @@ class MeteringPointNestedSerializer(serializers.ModelSerializer):
 
 class AccountNestedSerializer(serializers.ModelSerializer):
     metering_points = MeteringPointNestedSerializer(many=True, read_only=True)
+    tariff_code = serializers.CharField(source="tariff_id", read_only=True, allow_null=True)
 
     class Meta:
         model = ElectricityAccount
@@ -263,11 +264,12 @@ class HistoryChangeSerializer(serializers.Serializer):
     old = serializers.SerializerMethodField()
     new = serializers.SerializerMethodField()
 
-    @extend_schema_field(OpenApiTypes.STR)
+    # None where the field was empty before (or is empty now).
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_old(self, change: dict) -> str | None:
         return None if change["old"] is None else str(change["old"])
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_new(self, change: dict) -> str | None:
         return None if change["new"] is None else str(change["new"])
 
@@ -375,6 +377,15 @@ class ReassignResultSerializer(serializers.Serializer):
 class AccountSerializer(ServiceWriteMixin, serializers.ModelSerializer):
     customer = editable_customer_field()
     customer_name = serializers.CharField(source="customer.name", read_only=True)
+    tariff_code = serializers.SlugRelatedField(
+        source="tariff",
+        slug_field="code",
+        queryset=Tariff.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text=_("Code of a tariff in the catalogue (/api/v1/tariffs/)."),
+        error_messages={"does_not_exist": _("Unknown tariff code {value}.")},
+    )
 
     class Meta:
         model = ElectricityAccount

@@ -7,6 +7,7 @@ import io
 
 from gridkam.core.testing import make_credit_code
 from gridkam.customers.importing import COLUMNS, ImportResult, master_data_import
+from gridkam.tariffs.models import Tariff
 
 
 def account_row(n: int = 1, **overrides: str) -> dict[str, str]:
@@ -28,6 +29,36 @@ def account_row(n: int = 1, **overrides: str) -> dict[str, str]:
         "metering_point": f"MPI{n:07d}",
         "meter_no": f"MI{n:09d}",
         "multiplier": "200",
+    }
+    row.update(overrides)
+    return row
+
+
+def make_tariff(code: str) -> Tariff:
+    """A catalogue entry for accounts to name; its prices do not matter to an import."""
+    return Tariff.objects.create(
+        code=code,
+        name=f"{code} 两部制",
+        region="广东",
+        customer_category="industrial_commercial",
+        voltage_band="1-10kV",
+        structure="two_part",
+    )
+
+
+def usage_row(account_no: str, month: str = "2025-01", **overrides: str) -> dict[str, str]:
+    """One monthly_usage row: a 10 kV plant's month, about 700 MWh."""
+    row = {
+        "account_no": account_no,
+        "month": month,
+        "sharp_kwh": "0",
+        "peak_kwh": "184650",
+        "flat_kwh": "254940",
+        "valley_kwh": "249420",
+        "deep_valley_kwh": "0",
+        "lagging_kvarh": "366540",
+        "leading_kvarh": "8280",
+        "max_demand_kw": "1410.9",
     }
     row.update(overrides)
     return row

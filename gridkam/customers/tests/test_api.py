@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from gridkam.core.testing import make_account, make_contact, make_credit_code, make_customer, persona
+from gridkam.core.testing import make_account, make_contact, make_credit_code, make_customer, make_tariff, persona
 from gridkam.customers.models import AccountAssignment, Contact, Customer, ElectricityAccount, MeteringPoint, TierRule
 from gridkam.customers.services import assignment_set
 
@@ -435,6 +435,7 @@ def test_owned_rows_follow_their_customers_visibility(p, api):
 )
 def test_owned_rows_are_written_where_the_customer_is_editable(p, api, who, status):
     client = api(persona(p, who))
+    make_tariff("LARGE-10")
     account = p.a1.accounts.get()
     point = account.metering_points.get()
     contact = p.a1.contacts.get()

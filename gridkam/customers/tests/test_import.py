@@ -17,7 +17,7 @@ from gridkam.core.testing import industry, make_credit_code
 from gridkam.customers.importing import COLUMNS, XLS_MAGIC, import_scope_path, master_data_import
 from gridkam.customers.models import Contact, Customer, ElectricityAccount, MeteringPoint
 
-from .import_helpers import account_row, errors_at, rejected_lines, run_import, to_csv
+from .import_helpers import account_row, errors_at, make_tariff, rejected_lines, run_import, to_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -221,6 +221,47 @@ def test_industry_division_digits_and_lower_case_codes_are_accepted(p):
         "C26",
         "C31",
     ]
+
+
+def test_an_unknown_tariff_code_is_rejected_on_its_line(p, english):
+    make_tariff("GD-TOU-2P-10KV")
+    rows = [account_row(1, tariff_code="GD-TOU-2P-10KV"), account_row(2, tariff_code="GD-NOWHERE")]
+    result = run_import("accounts", rows)
+    assert rejected_lines(result) == [3]
+    assert errors_at(result, 3) == {"tariff_code": ["Unknown tariff code GD-NOWHERE."]}
+    assert not ElectricityAccount.objects.filter(account_no=rows[0]["account_no"]).exists()
+
+
+def test_a_tariff_code_matches_ignoring_case_and_is_stored_as_the_catalogue_spells_it(p):
+    make_tariff("GD-TOU-2P-10KV")
+    rows = [account_row(1, tariff_code="gd-tou-2p-10kv"), account_row(2)]
+    result = run_import("accounts", rows)
+    assert (result.rejected, result.created) == ([], 2)
+    accounts = ElectricityAccount.objects.filter(account_no__in=[r["account_no"] for r in rows]).order_by("account_no")
+    assert [a.tariff_code for a in accounts] == ["GD-TOU-2P-10KV", ""]
+    assert accounts[0].tariff.name == "GD-TOU-2P-10KV 两部制"
+    # The same file again, in either spelling, changes nothing.
+    before = row_counts()
+    for spelling in ("gd-tou-2p-10kv", "GD-TOU-2P-10KV"):
+        again = run_import("accounts", [dict(rows[0], tariff_code=spelling), rows[1]])
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 2)
+    assert row_counts() == before
+
+
+def test_changing_or_clearing_a_tariff_code_is_an_update(p):
+    make_tariff("GD-TOU-2P-10KV")
+    make_tariff("GD-1P-10KV")
+    row = account_row(1, tariff_code="GD-TOU-2P-10KV")
+    run_import("accounts", [row])
+    result = run_import("accounts", [dict(row, tariff_code="gd-1p-10kv")])
+    assert result.updated == 1
+    changes = [(c.field, c.old, c.new) for c in result.preview[0].changes]
+    assert ("tariff_code", "GD-TOU-2P-10KV", "GD-1P-10KV") in changes
+    account = ElectricityAccount.objects.get(account_no=row["account_no"])
+    assert account.tariff_code == "GD-1P-10KV"
+    assert account.history.order_by("-history_id").first().tariff_id == "GD-1P-10KV"
+    assert run_import("accounts", [dict(row, tariff_code="")]).updated == 1
+    assert ElectricityAccount.objects.get(account_no=row["account_no"]).tariff is None
 
 
 @pytest.mark.parametrize("capacity", ["-5", "0", "2000001", "1e9", "abc", ""])

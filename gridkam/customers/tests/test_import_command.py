@@ -106,7 +106,7 @@ def test_the_user_option_records_the_author_in_the_history(p, accounts_file):
 def test_usage_errors_exit_2(accounts_file, tmp_path):
     assert call(str(accounts_file), "--kind", "meters")[1:] == (
         2,
-        "Unknown kind meters; use one of org_units, accounts, contacts.",
+        "Unknown kind meters; use one of org_units, accounts, contacts, monthly_usage.",
     )
     assert call(str(tmp_path / "missing.csv"), "--kind", "accounts")[1] == 2
     assert call(str(accounts_file), "--kind", "accounts", "--user", "nobody")[1:] == (2, "No user nobody.")

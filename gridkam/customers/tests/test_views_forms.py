@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from gridkam.core.testing import make_credit_code
+from gridkam.core.testing import make_credit_code, make_tariff
 from gridkam.customers.models import Contact, Customer, ElectricityAccount, MeteringPoint
 
 pytestmark = pytest.mark.django_db
@@ -178,11 +178,23 @@ def account_data(**changes) -> dict:
         "contract_demand_kw": "",
         "pf_standard": "0.90",
         "supply_mode": "dual",
-        "tariff_code": "",
+        "tariff": "",
         "status": "active",
     }
     data.update(changes)
     return data
+
+
+def test_an_account_takes_an_open_tariff_of_the_catalogue(p, client_for):
+    make_tariff("GD-OPEN-2P")
+    make_tariff("GD-CLOSED-2P", active=False)
+    url = reverse("customers:account_create", args=[p.a1.pk])
+    choices = [value for value, _label in client_for(p.manager).get(url).context["form"].fields["tariff"].choices]
+    assert "GD-OPEN-2P" in [str(v) for v in choices] and "GD-CLOSED-2P" not in [str(v) for v in choices]
+    response = client_for(p.manager).post(url, account_data(tariff="GD-CLOSED-2P"))
+    assert response.status_code == 200 and response.context["form"].errors["tariff"]
+    assert client_for(p.manager).post(url, account_data(tariff="GD-OPEN-2P")).status_code == 302
+    assert ElectricityAccount.objects.get(account_no="0877000001").tariff_code == "GD-OPEN-2P"
 
 
 def test_account_created_under_its_customer_updates_the_tier_capacity(p, client_for):

@@ -1,5 +1,5 @@
-"""``import_master FILE --kind org_units|accounts|contacts [--dry-run] [--json]``: all-or-nothing import of
-master data from CSV or XLSX (docs/import.md).
+"""``import_master FILE --kind org_units|accounts|contacts|monthly_usage [--dry-run] [--json]``: all-or-nothing
+import of master data and accounts' monthly billing quantities from CSV or XLSX (docs/import.md).
 
 Exit status (DESIGN.md contract): 0 done, 1 rejected input (nothing written), 2 usage error. Both
 non-zero statuses are raised as ``CommandError(returncode=…)``, so ``call_command`` callers and
@@ -25,13 +25,16 @@ PROGRESS_MIN_ROWS = 1000
 
 
 class Command(BaseCommand):
-    help = "Import org units, accounts or contacts from a CSV or XLSX file; nothing is written if any row is rejected."
+    help = (
+        "Import org units, accounts, contacts or monthly usage from a CSV or XLSX file; "
+        "nothing is written if any row is rejected."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV (UTF-8 with or without BOM, or GB18030) or XLSX file")
         # Checked in handle(), not by argparse choices, so that a wrong kind exits with status 2
         # from call_command too.
-        parser.add_argument("--kind", required=True, help="org_units, accounts or contacts")
+        parser.add_argument("--kind", required=True, help=", ".join(COLUMNS))
         parser.add_argument("--dry-run", action="store_true", help="validate and report without writing")
         parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         parser.add_argument("--user", help="username recorded as the author of the changes in the history")
