@@ -30,9 +30,12 @@ def test_import_master_accounts(benchmark, tmp_path):
     from gridkam.demo.exporting import account_rows_from_demo, write_accounts_csv
     from gridkam.demo.generator import generate
     from gridkam.demo.services import demo_org_units
+    from gridkam.tariffs.services import sample_tariffs_load
 
     assert not Customer.objects.exists(), "the import benchmark must run before the demo seed"
     demo_org_units()
+    # The file names the sample tariffs, as the demo accounts do.
+    assert sample_tariffs_load().ok
     path = tmp_path / "accounts.csv"
     # 16,000 customers give about 26,000 metering points; the file is cut at 20,000 rows.
     written = write_accounts_csv(

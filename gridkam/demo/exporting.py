@@ -13,6 +13,7 @@ from gridkam.customers.importing import COLUMNS, KIND_ACCOUNTS
 from gridkam.customers.models import MeteringPoint
 
 from .generator import DemoData
+from .usage import demo_tariff_code
 
 # One row per metering point; the customer and account columns repeat on each of its rows.
 ACCOUNT_COLUMNS = COLUMNS[KIND_ACCOUNTS]
@@ -36,7 +37,7 @@ def account_rows_from_db() -> Iterator[list[str]]:
         "account__name",
         "account__voltage_kv",
         "account__capacity_kva",
-        "account__tariff_code",
+        "account__tariff_id",
         "account__basic_charge_method",
         "account__contract_demand_kw",
         "account__pf_standard",
@@ -63,7 +64,7 @@ def account_rows_from_demo(data: DemoData) -> Iterator[list[str]]:
                     account.name,
                     account.voltage_kv,
                     _number(account.capacity_kva),
-                    "",
+                    demo_tariff_code(account.voltage_kv),
                     str(account.basic_charge_method),
                     _number(account.contract_demand_kw),
                     str(account.pf_standard),

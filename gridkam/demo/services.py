@@ -5,6 +5,9 @@ take minutes; their creation is still recorded in the change history, in bulk as
 generator's output is valid by construction (tests run ``full_clean`` over a whole seed), so the
 per-row service validation is not repeated here, but tiers come from the configured tier rules
 exactly as ``customer_save`` computes them.
+
+The sample tariffs are loaded first, each account is put on the one for its voltage, and usage.py
+adds months of quantities per account, so bills and the cost advisor have something to work on.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -37,10 +40,21 @@ from gridkam.customers.models import (
 )
 from gridkam.customers.rules import supply_gaps, tier_for
 from gridkam.customers.services import pinyin_initials, tier_thresholds
+from gridkam.tariffs.choices import UsageSource
+from gridkam.tariffs.models import MonthlyUsage, TariffVersion
+from gridkam.tariffs.services import sample_tariffs_load
 from gridkam.users.choices import Role
 from gridkam.users.models import Team, User
 
-from .generator import CustomerSpec, DemoData, Taken, generate, industry_codes, org_unit_specs
+from .generator import AccountSpec, CustomerSpec, DemoData, Taken, generate, industry_codes, org_unit_specs
+from .usage import (
+    DEFAULT_MONTHS,
+    DEMO_TARIFF_CODES,
+    account_usage,
+    demo_tariff_code,
+    last_complete_month,
+    months_ending,
+)
 
 # Every demo login shares this password; `demo_logins` prints it. Demo data only: a real
 # deployment creates its users by hand or from its directory.
@@ -105,6 +119,72 @@ def _bulk(
     return created
 
 
+def _bulk_stream(model: type[models.Model], objs: Iterable[models.Model], bar: Progress, when: dt.datetime) -> int:
+    """``_bulk`` for rows made on the fly: one batch in memory at a time; returns how many were written."""
+    written = 0
+    chunk: list[models.Model] = []
+    for obj in objs:
+        chunk.append(obj)
+        if len(chunk) == BATCH_SIZE:
+            written += len(_bulk(model, chunk, bar, when))
+            chunk = []
+    if chunk:
+        written += len(_bulk(model, chunk, bar, when))
+    return written
+
+
+def _sample_tariffs() -> None:
+    """The shipped sample tariffs, loaded or found unchanged; the demo accounts are put on them."""
+    report = sample_tariffs_load()
+    if not report.ok:
+        problems = [f"{where}: {message}" for where, messages in report.errors.items() for message in messages]
+        raise ValidationError(_("The sample tariffs cannot be loaded: %(problems)s") % {"problems": " ".join(problems)})
+
+
+def _calendar_hours(months: Sequence[dt.date]) -> dict[str, list[tuple[dt.date, dict[str, int]]]]:
+    """Per demo tariff, each month with its hours of each time-of-use period under the version in effect on
+    the month's first day (the earliest version for months before any)."""
+    versions: dict[str, list[TariffVersion]] = {}
+    published = TariffVersion.objects.published().filter(tariff__code__in=DEMO_TARIFF_CODES)
+    for version in published.select_related("tariff").order_by("effective_from"):
+        versions.setdefault(version.tariff.code, []).append(version)
+    hours = {}
+    for code in DEMO_TARIFF_CODES:
+        calendars = [(version.effective_from, version.tou_calendar()) for version in versions[code]]
+        rows = []
+        for month in months:
+            tou = next((tou for start, tou in reversed(calendars) if start <= month), calendars[0][1])
+            rows.append((month, tou.hours_by_period(month.year, month.month)))
+        hours[code] = rows
+    return hours
+
+
+def _usage_rows(
+    accounts: Sequence[tuple[CustomerSpec, AccountSpec, int]],
+    *,
+    seed: int,
+    hours: Mapping[str, list[tuple[dt.date, dict[str, int]]]],
+) -> Iterator[MonthlyUsage]:
+    for customer, spec, account_id in accounts:
+        months = account_usage(
+            spec, industry_code=customer.industry_code, seed=seed, hours=hours[demo_tariff_code(spec.voltage_kv)]
+        )
+        for m in months:
+            yield MonthlyUsage(
+                account_id=account_id,
+                month=m.month,
+                sharp_kwh=m.sharp_kwh,
+                peak_kwh=m.peak_kwh,
+                flat_kwh=m.flat_kwh,
+                valley_kwh=m.valley_kwh,
+                deep_valley_kwh=m.deep_valley_kwh,
+                lagging_kvarh=m.lagging_kvarh,
+                leading_kvarh=m.leading_kvarh,
+                max_demand_kw=m.max_demand_kw,
+                source=UsageSource.IMPORTED,
+            )
+
+
 def _staff(data: DemoData, units: dict[str, OrgUnit], password_hash: str) -> tuple[dict[str, User], int, int]:
     """Teams and staff, reusing those that exist (matched by unit and name, and by username)."""
     teams: dict[tuple[str, str], Team] = {}
@@ -142,19 +222,30 @@ def _staff(data: DemoData, units: dict[str, OrgUnit], password_hash: str) -> tup
 
 
 @transaction.atomic
-def demo_seed(*, accounts: int = 200, seed: int = 1, progress: ProgressFactory | None = None) -> dict[str, Any]:
+def demo_seed(
+    *,
+    accounts: int = 200,
+    seed: int = 1,
+    usage_months: int = DEFAULT_MONTHS,
+    progress: ProgressFactory | None = None,
+) -> dict[str, Any]:
     """Add a demo utility with ``accounts`` key-account customers; return a summary for people and scripts.
 
-    Deterministic for a seed on an empty database. On a database that already has customers the
-    new ones avoid its names and numbers, and existing org units, teams and users are reused.
+    Each account gets the sample tariff of its voltage and ``usage_months`` months of quantities
+    ending with the last complete month (0: none). Deterministic for a seed (and month) on an empty
+    database. On a database that already has customers the new ones avoid its names and numbers, and
+    existing org units, teams and users are reused.
     """
     started = time.monotonic()
     progress = progress or _NoProgress
+    if usage_months < 0:
+        raise ValidationError(_("The number of months of quantities cannot be negative."))
     missing = industry_codes() - set(Industry.objects.filter(code__in=industry_codes()).values_list("code", flat=True))
     if missing:
         raise ValidationError(
             _("Industries %(codes)s are missing: run the migrations first.") % {"codes": ", ".join(sorted(missing))}
         )
+    _sample_tariffs()
 
     bar = progress(total=accounts, desc="generating", unit="customer")
     data = generate(accounts=accounts, seed=seed, taken=_taken(), progress=bar.update)
@@ -224,6 +315,7 @@ def demo_seed(*, accounts: int = 200, seed: int = 1, progress: ProgressFactory |
                 customer_id=pk_by_index[c.index],
                 voltage_kv=a.voltage_kv,
                 capacity_kva=Decimal(a.capacity_kva),
+                tariff_id=demo_tariff_code(a.voltage_kv),
                 basic_charge_method=a.basic_charge_method,
                 contract_demand_kw=Decimal(a.contract_demand_kw) if a.contract_demand_kw is not None else None,
                 pf_standard=a.pf_standard,
@@ -289,6 +381,19 @@ def demo_seed(*, accounts: int = 200, seed: int = 1, progress: ProgressFactory |
     )
     bar.close()
 
+    usage_written = 0
+    if usage_months:
+        months = months_ending(last_complete_month(timezone.localdate()), usage_months)
+        with_usage = [
+            (c, a, row.pk)
+            for (c, a), row in zip(account_specs, account_rows, strict=True)
+            if a.status != AccountStatus.CLOSED
+        ]
+        bar = progress(total=len(with_usage) * len(months), desc="monthly usage", unit="row")
+        rows = _usage_rows(with_usage, seed=seed, hours=_calendar_hours(months))
+        usage_written = _bulk_stream(MonthlyUsage, rows, bar, when)
+        bar.close()
+
     existing_portal = set(
         User.objects.filter(username__in=[p.username for p in data.portal_users]).values_list("username", flat=True)
     )
@@ -316,6 +421,8 @@ def demo_seed(*, accounts: int = 200, seed: int = 1, progress: ProgressFactory |
         teams_created=teams_created,
         staff_created=staff_created,
         portal_created=len(portal),
+        usage_months=usage_months,
+        monthly_usage=usage_written,
         seconds=time.monotonic() - started,
     )
 
@@ -336,7 +443,7 @@ def _gap_count(customers: Iterable) -> int:
 
 
 def _summary(
-    data: DemoData, *, tiers: Counter, seed: int, requested: int, seconds: float, **created: int
+    data: DemoData, *, tiers: Counter, seed: int, requested: int, usage_months: int, seconds: float, **created: int
 ) -> dict[str, Any]:
     customers = data.customers
     accounts = [a for c in customers for a in c.accounts]
@@ -354,7 +461,10 @@ def _summary(
             "contacts": sum(len(c.contacts) for c in customers),
             "assignments": sum(len(c.assignments) for c in customers),
             "portal_users": created["portal_created"],
+            "monthly_usage": created["monthly_usage"],
         },
+        "usage_months": usage_months,
+        "tariffs": dict(sorted(Counter(demo_tariff_code(a.voltage_kv) for a in accounts).items())),
         "tiers": {str(tier): n for tier, n in sorted(tiers.items(), key=lambda kv: TIER_RANK[kv[0]])},
         "importance_classes": dict(sorted(Counter(str(c.importance_class) for c in customers).items())),
         "voltages_kv": dict(sorted(Counter(a.voltage_kv for a in accounts).items(), key=lambda kv: float(kv[0]))),

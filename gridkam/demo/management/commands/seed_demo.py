@@ -1,4 +1,4 @@
-"""``python manage.py seed_demo [--accounts N] [--seed S] [--if-empty] [--json]``"""
+"""``python manage.py seed_demo [--accounts N] [--seed S] [--usage-months N] [--if-empty] [--json]``"""
 
 from __future__ import annotations
 
@@ -12,17 +12,26 @@ from tqdm import tqdm
 
 from gridkam.customers.models import Customer
 from gridkam.demo.services import demo_seed
+from gridkam.demo.usage import DEFAULT_MONTHS
 
 
 class Command(BaseCommand):
     help = (
         "Load a demo utility: a province with three city companies, their staff and N key-account customers "
-        "with accounts, metering points, contacts and account teams. Deterministic for a seed."
+        "with accounts, metering points, contacts and account teams, each account on the sample tariff of its "
+        "voltage with months of billing quantities. Deterministic for a seed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--accounts", type=int, default=200, help="Key-account customers to create (default 200).")
         parser.add_argument("--seed", type=int, default=1, help="Random seed: the same seed gives the same data.")
+        parser.add_argument(
+            "--usage-months",
+            type=int,
+            default=DEFAULT_MONTHS,
+            help=f"Months of quantities per account, ending with the last complete month (default {DEFAULT_MONTHS}; "
+            "0 = none).",
+        )
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if the database already has customers.")
         parser.add_argument("--json", action="store_true", help="Print a JSON summary on stdout.")
 
@@ -32,6 +41,8 @@ class Command(BaseCommand):
         verbosity: int = options["verbosity"]
         if accounts < 1:
             raise CommandError("--accounts must be at least 1.", returncode=2)
+        if options["usage_months"] < 0:
+            raise CommandError("--usage-months cannot be negative.", returncode=2)
         if options["if_empty"] and Customer.objects.exists():
             summary = {"skipped": True, "reason": "customers exist", "customers": Customer.objects.count()}
             if as_json:
@@ -43,7 +54,9 @@ class Command(BaseCommand):
         # stderr is not a terminal.
         progress = partial(tqdm, file=sys.stderr, disable=None if verbosity else True, leave=False)
         try:
-            summary = demo_seed(accounts=accounts, seed=options["seed"], progress=progress)
+            summary = demo_seed(
+                accounts=accounts, seed=options["seed"], usage_months=options["usage_months"], progress=progress
+            )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages), returncode=1) from error
         if as_json:
@@ -67,5 +80,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Staff created: {created['staff']}; portal users: {created['portal_users']}. "
             f"Tiers: {summary['tiers']}. Customers with supply gaps: {summary['customers_with_supply_gaps']}."
+        )
+        self.stdout.write(
+            f"Tariffs: {summary['tariffs']}. Monthly usage: {created['monthly_usage']} rows "
+            f"({summary['usage_months']} months per account)."
         )
         self.stdout.write("Logins: python manage.py demo_logins")
