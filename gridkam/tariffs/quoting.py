@@ -139,6 +139,24 @@ def quote_check(attrs: dict) -> TariffVersion:
     return version
 
 
+def line_label(item: str) -> str:
+    """A bill line's item in words: "energy.peak" → "Peak", "basic.demand_excess" → "Excess demand"."""
+    from .choices import Period
+
+    if item.startswith("energy."):
+        return str(Period(item.removeprefix("energy.")).label)
+    labels = {
+        "basic.capacity": _("Basic charge by capacity"),
+        "basic.suspension": _("Suspended capacity"),
+        "basic.contract_demand": _("Basic charge by contract demand"),
+        "basic.demand_excess": _("Excess demand, double price"),
+        "basic.actual_demand": _("Basic charge by actual demand"),
+        "pf_adjustment": _("Power-factor adjustment"),
+        "funds": _("Government funds"),
+    }
+    return str(labels.get(item, item))
+
+
 def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:f}"
 
@@ -173,6 +191,7 @@ def quote_result(version: TariffVersion, bill: engine.Bill, month: datetime.date
         "lines": [
             {
                 "item": line.item,
+                "label": line_label(line.item),
                 "quantity": f"{line.quantity:f}",
                 "unit_price": f"{line.unit_price:f}",
                 "amount": f"{line.amount:f}",

@@ -199,7 +199,7 @@ class QuoteView(LoginRequiredMixin, TemplateView):
         return super().get_context_data(
             nav="tariffs",
             tariffs=tariffs,
-            groups=_form_groups(values, errors),
+            groups=_form_groups(values, errors, tariffs),
             other_errors={k: v for k, v in errors.items() if k not in FORM_FIELDS},
             **kwargs,
         )
@@ -237,7 +237,7 @@ FORM_FIELDS = [
 ]
 
 
-def _form_groups(values: dict, errors: dict) -> list[dict]:
+def _form_groups(values: dict, errors: dict, tariffs) -> list[dict]:
     """The calculator's fields in groups, each with its value and its messages."""
     serializer = QuoteInputSerializer()
 
@@ -255,7 +255,10 @@ def _form_groups(values: dict, errors: dict) -> list[dict]:
     return [
         {
             "title": _("Tariff and month"),
-            "fields": [field("period", _("Month (YYYY-MM)"))],
+            "fields": [
+                field("tariff", _("Tariff"), choices=[(t.code, f"{t.code} · {t.name}") for t in tariffs]),
+                field("period", _("Month (YYYY-MM)")),
+            ],
         },
         {
             "title": _("Active energy by period"),

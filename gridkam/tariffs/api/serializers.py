@@ -125,6 +125,7 @@ class QuoteInputSerializer(serializers.Serializer):
 
 class QuoteLineSerializer(serializers.Serializer):
     item = serializers.CharField()
+    label = serializers.CharField(help_text=_("The item in words."))
     quantity = serializers.CharField()
     unit_price = serializers.CharField()
     amount = serializers.CharField()

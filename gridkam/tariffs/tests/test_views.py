@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 
@@ -209,3 +210,60 @@ def test_the_360_page_links_usage_and_advice(p, client_for):
     page = client_for(p.customer_user).get(f"/customers/{p.a1.pk}/").content.decode()
     assert f"/customers/accounts/{account.pk}/usage/" in page
     assert f"/customers/accounts/{account.pk}/advice/" in page
+
+
+def test_usage_and_advice_pages_do_not_grow_queries_with_months(p, client_for, samples, usage_year):
+    account = p.a1.accounts.get()
+    account.tariff_code = "GD-TOU-2P-10KV"
+    account.save()
+    client = client_for(p.manager)
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    usage_year(account, end=datetime.date(2024, 12, 1))
+    usage_page = count(f"/customers/accounts/{account.pk}/usage/")
+    advice_page = count(f"/customers/accounts/{account.pk}/advice/")
+    usage_year(account)
+    assert count(f"/customers/accounts/{account.pk}/usage/") == usage_page
+    assert count(f"/customers/accounts/{account.pk}/advice/") == advice_page
+
+
+def test_admin_keeps_published_versions_read_only(p, client_for, samples):
+    from gridkam.tariffs.models import TariffVersion
+
+    client = client_for(p.admin)
+    version = TariffVersion.objects.filter(tariff__code="GD-TOU-2P-10KV").first()
+    assert client.get("/admin/tariffs/tariffversion/").status_code == 200
+    page = client.get(f"/admin/tariffs/tariffversion/{version.pk}/change/")
+    assert page.status_code == 200 and not page.context["has_change_permission"]
+    assert client.post(f"/admin/tariffs/tariffversion/{version.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert TariffVersion.objects.filter(pk=version.pk).exists()
+    assert client_for(p.supervisor).get("/admin/tariffs/tariffversion/").status_code == 302
+
+
+def test_admin_publishes_a_checked_draft(p, client_for, samples):
+    from gridkam.tariffs.models import TariffVersion
+
+    published = TariffVersion.objects.get(tariff__code="GD-1P-10KV")
+    draft = TariffVersion.objects.create(
+        tariff=published.tariff,
+        effective_from=datetime.date(2027, 1, 1),
+        flat_yuan_per_kwh=published.flat_yuan_per_kwh,
+        calendar=published.calendar,
+    )
+    broken = TariffVersion.objects.create(
+        tariff=published.tariff, effective_from=datetime.date(2028, 1, 1), calendar={"profiles": []}
+    )
+    client = client_for(p.admin)
+    response = client.post(
+        "/admin/tariffs/tariffversion/",
+        {"action": "publish", "_selected_action": [draft.pk, broken.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    broken.refresh_from_db()
+    assert draft.is_published and not broken.is_published

@@ -13,7 +13,6 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from gridkam.tariffs.choices import Period
 from gridkam.tariffs.quoting import quote
 
 
@@ -56,7 +55,6 @@ class Command(BaseCommand):
         self.stdout.write(self._table(result))
 
     def _table(self, result: dict) -> str:
-        labels = dict(Period.choices)
         rows = [
             _("Tariff version: %(version)s%(flag)s")
             % {
@@ -66,10 +64,9 @@ class Command(BaseCommand):
             _("Month: %(month)s") % {"month": result["period"]},
             "",
         ]
-        width = max((len(line["item"]) for line in result["lines"]), default=10)
+        width = max((len(line["label"]) for line in result["lines"]), default=10)
         for line in result["lines"]:
-            period = line["item"].removeprefix("energy.")
-            item = str(labels.get(period, line["item"]))
+            item = line["label"]
             figures = f"{line['quantity']:>16} × {line['unit_price']:>10} = {line['amount']:>14}"
             rows.append(f"{item:<{width}}  {figures}   {line['rule']}")
         rows.append("")
