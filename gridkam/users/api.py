@@ -198,13 +198,24 @@ class TokenResponseSerializer(serializers.Serializer):
     token = serializers.CharField(help_text=_('Send it as the header "Authorization: Token <token>".'))
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    # No user name is longer than the model allows; refusing longer ones here also keeps them out of the
+    # lockout's attempt log, whose column is 255 characters (a longer one was a database error).
+    username = serializers.CharField(label=_("Username"), write_only=True, max_length=150)
+    password = serializers.CharField(
+        label=_("Password"), style={"input_type": "password"}, trim_whitespace=False, write_only=True, max_length=4096
+    )
+
+
 class TokenView(ObtainAuthToken):
     """Exchange a username and password for the user's API token (the same token on every call).
 
     Failed attempts count towards the login lockout like the login page.
     """
 
-    @extend_schema(request=AuthTokenSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    serializer_class = TokenRequestSerializer
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
 

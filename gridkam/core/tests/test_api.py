@@ -172,6 +172,12 @@ def test_token_sign_in_with_a_wrong_password_is_a_400_in_the_error_shape(p):
     assert set(response.json()) == {"detail", "errors"} and response.json()["errors"]["non_field_errors"]
 
 
+def test_token_sign_in_refuses_an_overlong_user_name_on_the_field(p):
+    # Longer than any user name can be, and than the lockout log's column: a field error, not a crash.
+    response = APIClient().post(f"{API}/auth/token/", {"username": "x" * 300, "password": "p"}, format="json")
+    assert response.status_code == 400 and "username" in response.json()["errors"]
+
+
 def test_token_sign_in_is_locked_after_repeated_failures(p, settings):
     settings.AXES_FAILURE_LIMIT = 2
     client = APIClient(REMOTE_ADDR="10.0.0.9")
