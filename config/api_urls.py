@@ -28,5 +28,6 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     path("", include("gridkam.customers.api.urls")),
     path("", include("gridkam.tariffs.api.urls")),
+    path("", include("gridkam.metering.api.urls")),
     path("", include(router.urls)),
 ]

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "gridkam.users",
     "gridkam.customers",
     "gridkam.tariffs",
+    "gridkam.metering",
     "gridkam.dashboard",
     "gridkam.demo",
 ]
@@ -242,5 +243,7 @@ LOGGING = {
 GRIDKAM = {
     # Self-provided emergency power must cover this share of the security load (GB/T 29328 practice).
     "EMERGENCY_POWER_MIN_RATIO": float(os.environ.get("GRIDKAM_EMERGENCY_POWER_MIN_RATIO", "1.2")),
+    # A 15-minute reading above capacity (kVA) × 0.25 h × this ratio is physically impossible: rejected on import.
+    "READING_MAX_LOAD_RATIO": float(os.environ.get("GRIDKAM_READING_MAX_LOAD_RATIO", "2.0")),
     "SITE_NAME": _("GridKAM key-account service"),
 }

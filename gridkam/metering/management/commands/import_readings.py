@@ -1,0 +1,133 @@
+"""``import_readings FILE [--format long|wide96] [--dry-run] [--skip-invalid] [--json] [--user NAME]``: import a
+file of 15-minute readings (CSV or XLSX) as one batch; the format is read from the header when not given.
+
+Exit status, as import_master: 0 done, 1 rejected input (nothing written), 2 usage error, raised as
+``CommandError(returncode=…)`` so ``call_command`` callers see it too.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from tqdm import tqdm
+
+from gridkam.metering.choices import FileFormat
+from gridkam.metering.loading import FILE_LINE, ImportOutcome, file_format_guess, readings_import
+
+# Below this size the import is over before a progress bar would be read.
+PROGRESS_MIN_BYTES = 1 << 20
+
+
+class Command(BaseCommand):
+    help = "Import 15-minute readings from a CSV or XLSX file; nothing is written if any row is rejected."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="CSV (UTF-8 with or without BOM, or GB18030) or XLSX file")
+        # Checked in handle(), not by argparse choices, so a wrong format exits with status 2 from call_command too.
+        parser.add_argument("--format", dest="file_format", help="long or wide96 (default: read from the header)")
+        parser.add_argument("--dry-run", action="store_true", help="validate and count without writing")
+        parser.add_argument("--skip-invalid", action="store_true", help="write the valid rows, list the rejected ones")
+        parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+        parser.add_argument("--user", help="username recorded as the importer")
+
+    def handle(self, *args, **options):
+        file_format = options["file_format"]
+        if file_format is not None and file_format not in FileFormat.values:
+            raise CommandError(
+                _("Unknown format %(format)s; use one of %(formats)s.")
+                % {"format": file_format, "formats": ", ".join(FileFormat.values)},
+                returncode=2,
+            )
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(_("Cannot read %(file)s.") % {"file": path}, returncode=2)
+        author = None
+        if options["user"]:
+            author = get_user_model().objects.filter(username=options["user"]).first()
+            if author is None:
+                raise CommandError(_("No user %(username)s.") % {"username": options["user"]}, returncode=2)
+        # A header that names neither format goes to the parser as "long", which rejects it naming the columns.
+        file_format = file_format or file_format_guess(path) or FileFormat.LONG
+
+        bar: tqdm | None = None
+
+        def progress(done: int, total: int) -> None:
+            nonlocal bar
+            if total < PROGRESS_MIN_BYTES:
+                return
+            if bar is None:
+                # disable=None: no bar when stderr is not a terminal (cron, CI, pipes).
+                bar = tqdm(total=total, unit="B", unit_scale=True, file=sys.stderr, disable=None, leave=False)
+            bar.update(done - bar.n)
+
+        try:
+            outcome = readings_import(
+                data=path,
+                file_name=path.name,
+                file_format=file_format,
+                user=author,
+                dry_run=options["dry_run"],
+                skip_invalid=options["skip_invalid"],
+                progress=progress,
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+
+        # Rejected as a whole: any rejected line without --skip-invalid, or a file-level error (line 0) regardless.
+        file_rejected = bool(outcome.rejected) and (
+            not options["skip_invalid"] or any(r["line"] == FILE_LINE for r in outcome.rejected)
+        )
+        if options["json"]:
+            self.stdout.write(json.dumps(outcome.as_dict(), ensure_ascii=False))
+        else:
+            self._report(path.name, outcome, dry_run=options["dry_run"], file_rejected=file_rejected)
+        if file_rejected:
+            count = len(outcome.rejected)
+            message = ngettext(
+                "%(count)d line rejected; nothing was written.", "%(count)d lines rejected; nothing was written.", count
+            )
+            raise CommandError(message % {"count": count}, returncode=1)
+
+    def _report(self, name: str, outcome: ImportOutcome, *, dry_run: bool, file_rejected: bool) -> None:
+        summary = _(
+            "%(file)s: %(rows)d readings, %(inserted)d inserted, %(updated)d updated, %(unchanged)d unchanged."
+        ) % {
+            "file": name,
+            "rows": outcome.rows,
+            "inserted": outcome.inserted,
+            "updated": outcome.updated,
+            "unchanged": outcome.unchanged,
+        }
+        if file_rejected:
+            self.stdout.write(self.style.ERROR(_("%(file)s: rejected, nothing was written.") % {"file": name}))
+        for rejected in outcome.rejected:
+            for message in rejected["errors"]:
+                where = _("line %(line)d") % {"line": rejected["line"]} if rejected["line"] else _("file")
+                self.stdout.write(f"{where}: {message}")
+        if outcome.gaps:
+            self.stdout.write(
+                ngettext("%(count)d gap in the data:", "%(count)d gaps in the data:", len(outcome.gaps))
+                % {"count": len(outcome.gaps)}
+            )
+            for gap in outcome.gaps:
+                self.stdout.write(
+                    _("%(point)s: %(intervals)d intervals missing, %(start)s to %(end)s")
+                    % {
+                        "point": gap["metering_point"],
+                        "intervals": gap["intervals"],
+                        "start": gap["from"],
+                        "end": gap["to"],
+                    }
+                )
+        if outcome.committed:
+            self.stdout.write(self.style.SUCCESS(summary + " " + _("Import #%(batch)d.") % {"batch": outcome.batch}))
+        elif dry_run and not file_rejected:
+            self.stdout.write(summary)
+            self.stdout.write(self.style.WARNING(_("Dry run: nothing was written.")))

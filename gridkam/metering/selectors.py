@@ -1,0 +1,35 @@
+"""Reads of interval data: the metering points and accounts whose load a user may look at.
+
+Visibility is the customer's (``visible_to``): whoever sees a customer sees its load curves, the
+customer's own portal users included. ``user=None`` is the system itself (a management command run
+by an operator on the server), which sees everything; requests always carry a user, anonymous or not.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from gridkam.customers.models import ElectricityAccount, MeteringPoint
+
+
+def _points(user) -> QuerySet[MeteringPoint]:
+    return MeteringPoint.objects.all() if user is None else MeteringPoint.objects.visible_to(user)
+
+
+def _accounts(user) -> QuerySet[ElectricityAccount]:
+    return ElectricityAccount.objects.all() if user is None else ElectricityAccount.objects.visible_to(user)
+
+
+def metering_point_get(*, user, code: str) -> MeteringPoint:
+    """The point with its account; raises MeteringPoint.DoesNotExist outside the user's view."""
+    return _points(user).select_related("account").get(code=code)
+
+
+def account_get(*, user, pk: int) -> ElectricityAccount:
+    """Raises ElectricityAccount.DoesNotExist outside the user's view."""
+    return _accounts(user).get(pk=pk)
+
+
+def account_get_by_number(*, user, account_no: str) -> ElectricityAccount:
+    """The account with that account number; raises ElectricityAccount.DoesNotExist outside the user's view."""
+    return _accounts(user).get(account_no=account_no)
