@@ -11,6 +11,7 @@ from rest_framework.routers import DefaultRouter
 
 from gridkam.core.api_views import register as register_core
 from gridkam.customers.api.views import register as register_customers
+from gridkam.metering.api.imports import register as register_metering_imports
 from gridkam.tariffs.api.views import register as register_tariffs
 from gridkam.users.api import MeView, TokenView
 from gridkam.users.api import register as register_users
@@ -20,6 +21,7 @@ register_core(router)
 register_users(router)
 register_customers(router)
 register_tariffs(router)
+register_metering_imports(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("customers/", include("gridkam.customers.urls")),
     path("", include("gridkam.tariffs.urls")),
     path("org/", include("gridkam.core.urls")),
+    path("metering/", include("gridkam.metering.urls")),
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -42,6 +42,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridkam.customers.importing import import_scope_path
 from gridkam.customers.models import MeteringPoint
 from gridkam.tariffs.calendar import NO_PERIOD, TouCalendar, parse_calendar
 from gridkam.tariffs.models import TariffVersion
@@ -346,9 +347,12 @@ class _Loader:
         tariffs: set[str] = set()
         for start in range(0, len(missing), LOOKUP_CHUNK):
             part = missing[start : start + LOOKUP_CHUNK]
-            rows = MeteringPoint.objects.filter(code__in=part).values_list(
-                "code", "pk", "account_id", "account__capacity_kva", "account__tariff_id"
-            )
+            points = MeteringPoint.objects.filter(code__in=part)
+            scope = import_scope_path(self.user)
+            if scope is not None:
+                # A point outside the importing user's unit reads as unknown, as in the master-data import.
+                points = points.filter(account__customer__org_unit__path__startswith=scope)
+            rows = points.values_list("code", "pk", "account_id", "account__capacity_kva", "account__tariff_id")
             for code, pk, account_id, capacity_kva, tariff in rows:
                 # kWh in 15 minutes at ratio × capacity, in thousandths: capacity × 0.25 h × ratio × 1000.
                 limit = int((capacity_kva * 250 * self.ratio).to_integral_value(rounding=ROUND_FLOOR))
