@@ -7,12 +7,10 @@ so a change to the data since the preview is caught and rejected like any other 
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import secrets
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from django import forms
 from django.conf import settings
@@ -24,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView
 
+from gridkam.core.uploads import PendingUpload
 from gridkam.core.views import RoleRequiredMixin
 from gridkam.users.choices import Role
 
@@ -32,8 +31,6 @@ from .importing import COLUMNS, CREATE, KIND_CHOICES, UNCHANGED, UPDATE, import_
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 200
 SESSION_KEY = "customers_import_pending"
-# Files whose preview was never confirmed nor cancelled are removed after this long.
-PENDING_MAX_AGE = dt.timedelta(days=1)
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
 SAMPLE_FILES = {
     "org_units": ("org_units.csv",),
@@ -41,7 +38,6 @@ SAMPLE_FILES = {
     "contacts": ("contacts.csv",),
     "monthly_usage": ("monthly_usage.csv",),
 }
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
 
 def imports_dir() -> Path:
@@ -53,54 +49,20 @@ def samples_dir() -> Path:
 
 
 @dataclass
-class PendingImport:
-    """An uploaded file awaiting confirmation. ``token`` names the file and stays on the server;
-    ``nonce`` goes into the confirm form to tie the confirmation to the preview it answers."""
+class PendingImport(PendingUpload):
+    """A master-data file awaiting confirmation of its preview."""
 
-    token: str
-    suffix: str
     kind: str
-    name: str
-    nonce: str
 
-    @property
-    def path(self) -> Path:
-        return imports_dir() / f"{self.token}{self.suffix}"
+    session_key: ClassVar[str] = SESSION_KEY
+    allowed_suffixes: ClassVar[tuple[str, ...]] = ALLOWED_SUFFIXES
 
     @classmethod
-    def from_session(cls, session) -> PendingImport | None:
-        stored = session.get(SESSION_KEY)
-        if not isinstance(stored, dict):
-            return None
-        try:
-            pending = cls(**stored)
-        except TypeError:
-            return None
-        # The session is server-side, but a path is built from it: check it all the same.
-        if not _TOKEN.match(pending.token) or pending.suffix not in ALLOWED_SUFFIXES or pending.kind not in COLUMNS:
-            return None
-        return pending
+    def folder(cls) -> Path:
+        return imports_dir()
 
-    def remember(self, session) -> None:
-        session[SESSION_KEY] = asdict(self)
-
-    def discard(self, session) -> None:
-        self.path.unlink(missing_ok=True)
-        session.pop(SESSION_KEY, None)
-
-
-def _sweep_stale_uploads() -> None:
-    folder = imports_dir()
-    if not folder.is_dir():
-        return
-    cutoff = time.time() - PENDING_MAX_AGE.total_seconds()
-    for path in folder.iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            # Another request removed it first.
-            continue
+    def is_valid(self) -> bool:
+        return self.kind in COLUMNS
 
 
 class ImportUploadForm(forms.Form):
@@ -157,24 +119,9 @@ class ImportUploadView(ImportAccessMixin, FormView):
         return context
 
     def form_valid(self, form):
-        session = self.request.session
-        previous = PendingImport.from_session(session)
-        if previous is not None:
-            previous.discard(session)
-        _sweep_stale_uploads()
-        upload = form.cleaned_data["file"]
-        pending = PendingImport(
-            token=secrets.token_hex(16),
-            suffix=Path(upload.name).suffix.lower(),
-            kind=form.cleaned_data["kind"],
-            name=Path(upload.name).name[:200],
-            nonce=secrets.token_hex(16),
+        PendingImport.store(
+            upload=form.cleaned_data["file"], session=self.request.session, kind=form.cleaned_data["kind"]
         )
-        imports_dir().mkdir(parents=True, exist_ok=True)
-        with pending.path.open("xb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        pending.remember(session)
         return redirect("customers:import_preview")
 
 

@@ -8,12 +8,10 @@ Confirming imports the file again from the start, so data changed since the prev
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import secrets
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,6 +24,7 @@ from django.views import View
 from django.views.generic import DetailView, FormView
 
 from gridkam.core.exports import Column
+from gridkam.core.uploads import PendingUpload
 from gridkam.core.views import FilteredListView, RoleRequiredMixin
 from gridkam.users.choices import Role
 
@@ -37,11 +36,6 @@ from .models import ImportBatch
 from .services import batch_rollback
 
 SESSION_KEY = "metering_import_pending"
-# Files whose preview was never confirmed nor cancelled are removed after this long.
-PENDING_MAX_AGE = dt.timedelta(days=1)
-# The preview lists every rejected line; gaps can run into the thousands and are capped by the loader.
-_TOKEN = re.compile(r"^[0-9a-f]{32}$")
-
 BATCH_COLUMNS = (
     Column(gettext_lazy("Import"), lambda b: b.pk, 8),
     Column(gettext_lazy("File"), lambda b: b.file_name, 32),
@@ -71,59 +65,21 @@ def batches_visible(user):
 
 
 @dataclass
-class PendingReadings:
-    """An uploaded readings file awaiting confirmation. ``token`` names the file and stays on the server;
-    ``nonce`` goes into the confirm form to tie the confirmation to the preview it answers."""
+class PendingReadings(PendingUpload):
+    """A readings file awaiting confirmation of its dry run."""
 
-    token: str
-    suffix: str
-    name: str
-    file_format: str
-    skip_invalid: bool
-    nonce: str
+    file_format: str = ""
+    skip_invalid: bool = False
 
-    @property
-    def path(self) -> Path:
-        return pending_dir() / f"{self.token}{self.suffix}"
+    session_key: ClassVar[str] = SESSION_KEY
+    allowed_suffixes: ClassVar[tuple[str, ...]] = ALLOWED_SUFFIXES
 
     @classmethod
-    def from_session(cls, session) -> PendingReadings | None:
-        stored = session.get(SESSION_KEY)
-        if not isinstance(stored, dict):
-            return None
-        try:
-            pending = cls(**stored)
-        except TypeError:
-            return None
-        # The session is server-side, but a path is built from it: check it all the same.
-        if (
-            not _TOKEN.match(pending.token)
-            or pending.suffix not in ALLOWED_SUFFIXES
-            or pending.file_format not in FileFormat.values
-        ):
-            return None
-        return pending
+    def folder(cls) -> Path:
+        return pending_dir()
 
-    def remember(self, session) -> None:
-        session[SESSION_KEY] = asdict(self)
-
-    def discard(self, session) -> None:
-        self.path.unlink(missing_ok=True)
-        session.pop(SESSION_KEY, None)
-
-
-def _sweep_stale_uploads() -> None:
-    folder = pending_dir()
-    if not folder.is_dir():
-        return
-    cutoff = time.time() - PENDING_MAX_AGE.total_seconds()
-    for path in folder.iterdir():
-        try:
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-        except OSError:
-            # Another request removed it first.
-            continue
+    def is_valid(self) -> bool:
+        return self.file_format in FileFormat.values
 
 
 class ImportAccessMixin(RoleRequiredMixin):
@@ -211,28 +167,11 @@ class ImportUploadView(ImportAccessMixin, FormView):
 
     def form_valid(self, form):
         session = self.request.session
-        previous = PendingReadings.from_session(session)
-        if previous is not None:
-            previous.discard(session)
-        _sweep_stale_uploads()
-        upload = form.cleaned_data["file"]
-        token = secrets.token_hex(16)
-        suffix = Path(upload.name).suffix.lower()
-        pending_dir().mkdir(parents=True, exist_ok=True)
-        path = pending_dir() / f"{token}{suffix}"
-        with path.open("xb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        # A header that names neither format is read as "long": the parser then names the columns it wants.
-        file_format = form.cleaned_data["file_format"] or file_format_guess(path) or FileFormat.LONG
-        pending = PendingReadings(
-            token=token,
-            suffix=suffix,
-            name=Path(upload.name).name[:200],
-            file_format=file_format,
-            skip_invalid=form.cleaned_data["skip_invalid"],
-            nonce=secrets.token_hex(16),
+        pending = PendingReadings.store(
+            upload=form.cleaned_data["file"], session=session, skip_invalid=form.cleaned_data["skip_invalid"]
         )
+        # A header that names neither format is read as "long": the parser then names the columns it wants.
+        pending.file_format = form.cleaned_data["file_format"] or file_format_guess(pending.path) or FileFormat.LONG
         pending.remember(session)
         outcome = readings_import(
             data=pending.path,
