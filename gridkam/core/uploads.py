@@ -4,6 +4,7 @@ readings imports): the file stays under a random token, only the token goes into
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import re
 import secrets
@@ -18,7 +19,7 @@ PENDING_MAX_AGE = dt.timedelta(days=1)
 
 
 @dataclass
-class PendingUpload:
+class PendingUpload(abc.ABC):
     token: str
     suffix: str
     name: str
@@ -28,8 +29,9 @@ class PendingUpload:
     allowed_suffixes: ClassVar[tuple[str, ...]]
 
     @classmethod
+    @abc.abstractmethod
     def folder(cls) -> Path:
-        raise NotImplementedError(f"{cls.__name__} names the folder its files wait in.")
+        """The folder its files wait in."""
 
     @property
     def path(self) -> Path:

@@ -11,6 +11,8 @@ from django.db.models import QuerySet
 
 from gridkam.customers.models import ElectricityAccount, MeteringPoint
 
+from .models import ImportBatch
+
 
 def _points(user) -> QuerySet[MeteringPoint]:
     return MeteringPoint.objects.all() if user is None else MeteringPoint.objects.visible_to(user)
@@ -33,3 +35,14 @@ def account_get(*, user, pk: int) -> ElectricityAccount:
 def account_get_by_number(*, user, account_no: str) -> ElectricityAccount:
     """The account with that account number; raises ElectricityAccount.DoesNotExist outside the user's view."""
     return _accounts(user).get(account_no=account_no)
+
+
+def import_batch_list(*, user) -> QuerySet[ImportBatch]:
+    """The readings imports a user may see, without their (possibly long) rejected rows and gaps: lists
+    need neither."""
+    return ImportBatch.objects.visible_to(user).select_related("created_by").defer("rejected", "gaps")
+
+
+def import_batch_visible(*, user) -> QuerySet[ImportBatch]:
+    """The imports a user may open, whole, with who imported and who rolled back."""
+    return ImportBatch.objects.visible_to(user).select_related("created_by", "rolled_back_by")

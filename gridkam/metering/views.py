@@ -28,11 +28,11 @@ from gridkam.core.uploads import PendingUpload
 from gridkam.core.views import FilteredListView, RoleRequiredMixin
 from gridkam.users.choices import Role
 
+from . import selectors
 from .choices import BatchStatus, FileFormat
 from .filters import ImportBatchFilterSet
 from .forms import ALLOWED_SUFFIXES, ReadingsImportForm
 from .loading import file_format_guess, readings_import
-from .models import ImportBatch
 from .services import batch_rollback
 
 SESSION_KEY = "metering_import_pending"
@@ -57,11 +57,6 @@ def pending_dir() -> Path:
 
 def can_import(user) -> bool:
     return user.is_authenticated and (user.is_administrator or user.is_supervisor)
-
-
-def batches_visible(user):
-    """The batches a user may see, without their (possibly long) rejected rows and gaps: lists need neither."""
-    return ImportBatch.objects.visible_to(user).select_related("created_by").defer("rejected", "gaps")
 
 
 @dataclass
@@ -116,7 +111,7 @@ class ImportBatchListView(StaffOnlyMixin, FilteredListView):
     export_title = gettext_lazy("Readings imports")
 
     def base_queryset(self):
-        return batches_visible(self.request.user)
+        return selectors.import_batch_list(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -129,7 +124,7 @@ class ImportBatchDetailView(StaffOnlyMixin, DetailView):
     context_object_name = "batch"
 
     def get_queryset(self):
-        return ImportBatch.objects.visible_to(self.request.user).select_related("created_by", "rolled_back_by")
+        return selectors.import_batch_visible(user=self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -233,7 +228,7 @@ class ImportCancelView(ImportAccessMixin, View):
 
 class ImportRollbackView(ImportAccessMixin, View):
     def post(self, request, pk: int):
-        batch = get_object_or_404(ImportBatch.objects.visible_to(request.user), pk=pk)
+        batch = get_object_or_404(selectors.import_batch_visible(user=request.user), pk=pk)
         try:
             batch_rollback(batch=batch, user=request.user)
         except ValidationError as exc:

@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from gridkam.core.api_views import DEFAULT_FILTER_BACKENDS, IsStaff, IsSupervisorOrAdministrator, SafeLookupMixin
 
+from .. import selectors
 from ..choices import FileFormat
 from ..filters import ImportBatchFilterSet
 from ..forms import ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES
@@ -146,7 +147,7 @@ class ImportBatchViewSet(SafeLookupMixin, mixins.ListModelMixin, mixins.Retrieve
         return [IsStaff()]
 
     def get_queryset(self):
-        return ImportBatch.objects.visible_to(self.request.user).select_related("created_by", "rolled_back_by")
+        return selectors.import_batch_visible(user=self.request.user)
 
     @extend_schema(
         request={"multipart/form-data": ReadingsImportSerializer},
