@@ -100,6 +100,9 @@ _GB18030_BOM = b"\x84\x31\x95\x33"
 _QUOTE, _COMMA, _NEWLINE, _CR = 34, 44, 10, 13
 
 _DECIMAL_RE = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"
+# Unsigned, at most 11 digits before the point and 3 after: the nearest double to such a value, times 1000, is within
+# 0.03 of the exact thousandths (below 10^14), so rounding it gives them exactly.
+_PLAIN_DECIMAL_RE = r"^[0-9]{1,11}(?:\.[0-9]{0,3})?$"
 _TIME_RE = (
     r"^(?P<y>\d{4})[-/](?P<mo>\d{1,2})[-/](?P<d>\d{1,2})(?:T|\s+)(?P<h>\d{1,2}):(?P<mi>\d{2})"
     r"(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?\s*(?P<z>[Zz]|(?P<zs>[+-])(?P<zh>\d{2}):?(?P<zm>\d{2})?)?$"
@@ -661,6 +664,12 @@ def thousandths(text: pl.Expr) -> pl.Expr:
 
 def _with_decimal(frame: pl.DataFrame, check: _Check, value: str, *, required: bool) -> pl.DataFrame:
     text = pl.col(check.text)
+    if frame.select((text.str.contains(_PLAIN_DECIMAL_RE) | text.is_null()).all()).item():
+        # Every cell a plain decimal (the usual file): read through a float, exact for these, in a fraction of
+        # the time the general rules below take; the result is the same.
+        code = pl.when(text.is_null()).then(_MISSING if required else _FINE).otherwise(_FINE).cast(pl.UInt8)
+        milli = (text.cast(pl.Float64) * 1000).round().cast(pl.Int64)
+        return frame.with_columns(code.alias(check.code), milli.alias(value))
     integer, fraction = _decimal_parts(text)
     frame = frame.with_columns(integer.alias("_integer"), fraction.alias("_fraction"))
     integer, fraction = pl.col("_integer"), pl.col("_fraction")

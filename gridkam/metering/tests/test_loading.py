@@ -4,7 +4,9 @@ format."""
 
 import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -27,12 +29,14 @@ from .factories import (
     CALENDAR,
     FLAT_CALENDAR,
     PERIOD,
+    QUARTER,
     assert_rollups_consistent,
     chunk_of,
     day_readings,
     local,
     make_points,
     make_tariff,
+    rollups_stored,
 )
 
 pytestmark = pytest.mark.django_db
@@ -365,3 +369,200 @@ def test_a_crash_in_the_rollups_leaves_nothing_but_a_failed_batch(points, monkey
     # The next import works (no leftover staging table in the way).
     monkeypatch.setattr(loading, "rollups_refresh", rollups.rollups_refresh)
     assert load(chunk_of(days([p.code for p in points], JAN1, 1))).inserted == 192
+
+
+# -- new months straight into their partition, and the pipeline around it -----------------------------------
+
+
+@pytest.fixture
+def fresh_months(monkeypatch) -> list:
+    """The months an import wrote straight into a new partition (PostgreSQL; always empty on SQLite)."""
+    written = []
+    original = loading._Loader._fresh_write
+
+    def spy(self, target, frame):
+        if target.month not in written:
+            written.append(target.month)
+        return original(self, target, frame)
+
+    monkeypatch.setattr(loading._Loader, "_fresh_write", spy)
+    return written
+
+
+def stored() -> tuple[dict, dict]:
+    readings = {
+        (r["metering_point_id"], r["interval_end"]): r
+        for r in Reading.objects.values(
+            "metering_point_id", "interval_end", "day", "period", "kwh", "kvarh_lag", "kvarh_lead", "estimated"
+        )
+    }
+    return readings, rollups_stored()
+
+
+def test_a_new_month_written_to_its_own_partition_equals_one_staged_over_stored_readings(fresh_months):
+    from gridkam.metering.services import batch_rollback
+
+    tariff = make_tariff()
+    first, second = make_points(2, tariff=tariff)
+    (single,) = make_points(1, tariff=tariff)
+    (check,) = make_points(1, account=single.account, purpose="check")
+    readings = days([first.code, second.code, single.code, check.code], JAN1, 2, kwh=lambda i: 1000 + (i * 37) % 500)
+    readings += day_readings(first.code, datetime.date(2018, 1, 3), lambda i: 2000, lag=lambda i: 3, estimated=bool)
+    chunks = [chunk_of(readings[:500]), chunk_of(readings[500:], first_line=502)]
+    batch = load(*chunks).batch
+    new_month = stored()
+    assert_rollups_consistent()
+    assert fresh_months == ([JAN1] if connection.vendor == "postgresql" else [])
+    # Rolled back, the month's partition stays (empty): the same file is then staged and compared.
+    batch_rollback(batch=ImportBatch.objects.get(pk=batch), user=None)
+    fresh_months.clear()
+    outcome = load(*chunks)
+    assert (outcome.inserted, outcome.updated, outcome.unchanged) == (len(readings), 0, 0)
+    assert fresh_months == []
+    assert stored() == new_month
+
+
+def test_days_and_account_intervals_cut_by_chunk_borders_merge_exactly():
+    tariff = make_tariff()
+    first, second = make_points(2, tariff=tariff)
+    # The day's maximum (3 kWh) twice in the first point's day, once in each chunk: the earlier one counts.
+    peaks = {20: 3000, 70: 3000}
+    a = day_readings(first.code, JAN1, lambda i: peaks.get(i, 1000))
+    b = day_readings(second.code, JAN1, lambda i: 500 if i != 21 else 2600, estimated=lambda i: i == 5)
+    # Chunk 1: the first point's morning; chunk 2: the rest of its day and half the second point's; chunk 3: the rest.
+    load(chunk_of(a[:40]), chunk_of(a[40:] + b[:48], first_line=100), chunk_of(b[48:], first_line=300))
+    assert_rollups_consistent()
+    daily = PointDailyRollup.objects.get(metering_point=first)
+    assert (daily.max_demand_kw, daily.max_demand_at) == (Decimal("12"), local(2018, 1, 1, 5, 15))
+    account = AccountDailyRollup.objects.get(account=first.account)
+    # Interval 21 (05:15–05:30): 1 + 2.6 kWh, above interval 20's 3 + 0.5.
+    assert (account.max_demand_kw, account.max_demand_at) == (Decimal("14.4"), local(2018, 1, 1, 5, 30))
+    assert (account.intervals, account.estimated_intervals) == (96, 1)
+
+
+def test_a_file_over_a_stored_month_and_a_new_one(points, fresh_months):
+    code = points[0].code
+    jan31 = datetime.date(2018, 1, 31)
+    load(chunk_of(day_readings(code, jan31, lambda i: 1000)))
+    fresh_months.clear()
+    # 31 January again with three readings changed, then 1–2 February with two readings missing at midnight.
+    january = day_readings(code, jan31, lambda i: 1500 if i in (3, 4, 5) else 1000)
+    february = [r for r in days([code], datetime.date(2018, 2, 1), 2) if r[1] not in (local(2018, 2, 1, 0, 15),)]
+    outcome = load(chunk_of(january + february))
+    assert (outcome.inserted, outcome.updated, outcome.unchanged) == (191, 3, 93)
+    assert fresh_months == ([datetime.date(2018, 2, 1)] if connection.vendor == "postgresql" else [])
+    assert ReadingUndo.objects.filter(batch_id=outcome.batch).count() == 3
+    assert outcome.gaps == [
+        {
+            "metering_point": code,
+            "from": "2018-02-01T00:15:00+08:00",
+            "to": "2018-02-01T00:15:00+08:00",
+            "intervals": 1,
+        }
+    ]
+    assert ImportBatch.objects.get(pk=outcome.batch).first_interval_end == local(2018, 1, 31, 0, 15)
+    assert_rollups_consistent()
+
+
+def test_every_digit_and_every_blank_survives_the_bulk_write(settings, fresh_months):
+    settings.GRIDKAM = {**settings.GRIDKAM, "READING_MAX_LOAD_RATIO": 1e9}
+    (point,) = make_points(1, tariff=None, capacity_kva="9999999")
+    # The largest kWh whose demand (× 4) still fits the rollups' 14 digits.
+    values = {0: 0, 1: 1, 2: 24_999_999_999_999, 3: 123_456_789_012, 4: 10_000_000}
+    readings = day_readings(
+        point.code,
+        JAN1,
+        lambda i: values.get(i, 5),
+        lag=lambda i: None if i % 2 else 7,
+        lead=lambda i: 99_999_999_999_999 if i == 1 else None,
+        estimated=lambda i: i == 3,
+    )
+    load(chunk_of(readings))
+    stored_values = {
+        r.interval_end: (r.kwh, r.kvarh_lag, r.kvarh_lead, r.estimated, r.period)
+        for r in Reading.objects.filter(metering_point=point)
+    }
+    expected = {
+        end: (
+            Decimal(kwh).scaleb(-3),
+            None if lag is None else Decimal(lag).scaleb(-3),
+            None if lead is None else Decimal(lead).scaleb(-3),
+            estimated,
+            None,
+        )
+        for _code, end, kwh, lag, lead, estimated in readings
+    }
+    assert stored_values == expected
+    assert PointDailyRollup.objects.get().kvarh_lead == Decimal("99999999999.999")
+    assert_rollups_consistent()
+
+
+def test_duplicates_in_a_new_month_left_out_with_their_account_days_recomputed():
+    tariff = make_tariff()
+    first, second = make_points(2, tariff=tariff)
+    readings = days([first.code, second.code], JAN1, 2)
+    duplicate = [(first.code, local(2018, 1, 2, 10, 0), 9000, None, None, False)]
+    outcome = load(chunk_of(readings), chunk_of(duplicate, first_line=1000), skip_invalid=True)
+    assert [r["line"] for r in outcome.rejected] == [2 + 96 + 39, 1000]
+    assert "137, 1000" in outcome.rejected[0]["errors"][0]
+    assert (outcome.inserted, outcome.committed) == (len(readings) - 1, True)
+    assert ImportBatch.objects.get(pk=outcome.batch).points == 2
+    assert_rollups_consistent()
+
+
+def test_the_parsing_thread_speaks_the_callers_language_and_stops_with_the_import(monkeypatch):
+    from django.utils import translation
+
+    from gridkam.metering.loading import readings_import
+
+    with translation.override("en"):
+        outcome = readings_import(data=b"metering_point,kwh\nMP1,1\n", file_name="r.csv", file_format="long")
+    assert "Missing columns: interval_end." in outcome.rejected[0]["errors"][0]
+    with translation.override("zh-hans"):
+        outcome = readings_import(data=b"metering_point,kwh\nMP1,1\n", file_name="r.csv", file_format="long")
+    assert "缺少列：interval_end。" in outcome.rejected[0]["errors"][0]
+
+    def produce():
+        yield 1
+        yield 2
+        raise RuntimeError("parser broke")
+
+    with pytest.raises(RuntimeError, match="parser broke"):
+        list(loading._prefetched(produce()))
+    stopped = []
+
+    def endless():
+        try:
+            while True:
+                yield "chunk"
+        finally:
+            stopped.append(True)
+
+    items = loading._prefetched(endless())
+    assert next(items) == "chunk"
+    items.close()
+    assert stopped == [True]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])
+def test_day_and_period_of_the_interval_start_in_the_local_zone(settings, zone):
+    import polars as pl
+
+    settings.TIME_ZONE = zone
+    loader = loading._Loader(batch=None, user=None, skip_invalid=False)
+    loader.calendars = {"t": [(datetime.date(2017, 1, 1), loading.parse_calendar(CALENDAR))]}
+    # Hourly from 2018-03-24 to 03-27: Berlin moves its clocks on 25 March, so its chunk has no fixed offset.
+    ends = [
+        datetime.datetime(2018, 3, 24, tzinfo=datetime.UTC) + datetime.timedelta(minutes=15 * k) for k in range(288)
+    ]
+    frame = pl.DataFrame(
+        {"interval_end": ends, "_tariff": ["t"] * len(ends)},
+        schema={"interval_end": pl.Datetime("us", "UTC"), "_tariff": pl.Utf8},
+    )
+    result = loader._day_and_period(frame)
+    assert (loader._fixed_offset(frame.get_column("interval_end")) is None) == (zone == "Europe/Berlin")
+    calendar = loading.parse_calendar(CALENDAR)
+    for end, day, period in result.select("interval_end", "day", "period").rows():
+        start = (end - QUARTER).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        assert day == start.date()
+        assert period == int(calendar.period_codes(np.array([start], dtype="datetime64[us]"))[0])

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -16,6 +17,9 @@ import polars as pl
 import pytest
 from django.conf import settings
 from django.utils import translation
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from gridkam.metering.parsing import (
     FRAME_SCHEMA,
@@ -646,3 +650,29 @@ def test_dates_in_wide96_are_local_days():
     )
     assert frame["interval_end"].to_list() == [utc(2017, 12, 31, 16, 15)]
     assert date(2018, 1, 1) == (frame["interval_end"][0] + timedelta(hours=8)).date()
+
+
+def test_plain_decimals_take_a_shortcut_to_the_same_thousandths():
+    plain = ["0", "1", "1.5", "2.", "007.250", "0.001", "12345678901.234", "99999999999.999", "4.25", "3.100"]
+    lines = [
+        f"M1,2025-07-01 {h:02d}:{m:02d},{text},{text},{text}" for (h, m), text in zip(quarters(), plain, strict=False)
+    ]
+    shortcut, _ = parse(csv_bytes(LONG_HEADER, *lines))
+    # One value that is not plain (a sign) sends the chunk through the general rules.
+    general, _ = parse(csv_bytes(LONG_HEADER, *lines, "M1,2025-07-01 23:45,+1,+1,+1"))
+    expected = [0, 1_000, 1_500, 2_000, 7_250, 1, 12_345_678_901_234, 99_999_999_999_999, 4_250, 3_100]
+    for column in ("kwh_milli", "lag_milli", "lead_milli"):
+        assert shortcut[column].to_list() == general[column].to_list()[:-1] == expected
+
+
+@settings_hypothesis(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**11 - 1), st.integers(0, 999), st.integers(0, 3)), min_size=1, max_size=40))
+def test_plain_decimal_shortcut_is_exact(values):
+    texts = [
+        f"{whole}.{fraction:03d}"[: len(str(whole)) + (decimals and decimals + 1)]
+        for whole, fraction, decimals in values
+    ]
+    lines = [f"M1,2025-07-01 {h:02d}:{m:02d},{text}" for (h, m), text in zip(quarters(), texts, strict=False)]
+    frame, rejected = parse(csv_bytes("metering_point,interval_end,kwh", *lines))
+    assert rejected == []
+    assert frame["kwh_milli"].to_list() == [int(Decimal(text) * 1000) for text in texts]

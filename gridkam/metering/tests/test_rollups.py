@@ -8,13 +8,22 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from gridkam.customers.models import MeteringPoint
 from gridkam.metering.choices import BatchStatus
 from gridkam.metering.loading import chunks_import
-from gridkam.metering.models import ImportBatch, PointDailyRollup, PointMonthlyRollup, Reading
+from gridkam.metering.models import AccountDailyRollup, ImportBatch, PointDailyRollup, PointMonthlyRollup, Reading
 from gridkam.metering.services import batch_rollback
 from gridkam.tariffs.models import MonthlyUsage
 
-from .factories import assert_rollups_consistent, chunk_of, day_readings, local, make_points, make_tariff
+from .factories import (
+    ROLLUP_FIELDS,
+    assert_rollups_consistent,
+    chunk_of,
+    day_readings,
+    local,
+    make_points,
+    make_tariff,
+)
 
 pytestmark = pytest.mark.django_db
 JAN31 = datetime.date(2018, 1, 31)
@@ -145,3 +154,26 @@ def test_readings_land_in_the_partition_of_their_start_month(setup):
         assert cursor.fetchone()[0] == 96  # the 24:00 reading included
         cursor.execute("SELECT COUNT(*) FROM metering_reading_default")
         assert cursor.fetchone()[0] == 0
+
+
+def test_an_account_with_one_billing_point_has_that_points_days():
+    tariff = make_tariff()
+    (billing,) = make_points(1, tariff=tariff)
+    (check,) = make_points(1, account=billing.account, purpose="check")
+    load(day_readings(billing.code, JAN31, lambda i: 1000 + (i * 37) % 500, lag=lambda i: 3, estimated=lambda i: i < 2))
+    # Only the check point comes now: the account's day is touched, and taken from its billing point's.
+    load(day_readings(check.code, JAN31, lambda i: 5))
+    account = AccountDailyRollup.objects.get(account=billing.account, day=JAN31)
+    point = PointDailyRollup.objects.get(metering_point=billing, day=JAN31)
+    assert [getattr(account, name) for name in ROLLUP_FIELDS] == [getattr(point, name) for name in ROLLUP_FIELDS]
+    assert_rollups_consistent()
+
+
+def test_a_check_point_turned_billing_is_summed_in_from_the_next_import(setup):
+    first, second, check, _bare = setup
+    load(day_readings(first.code, JAN31, lambda i: 1000) + day_readings(check.code, JAN31, lambda i: 700))
+    MeteringPoint.objects.filter(pk=check.pk).update(purpose="billing")
+    load(day_readings(check.code, JAN31, lambda i: 800 if i == 10 else 700))
+    account = AccountDailyRollup.objects.get(account=first.account, day=JAN31)
+    assert (account.kwh_total, account.max_demand_kw) == (Decimal("163.3"), Decimal("7.2"))
+    assert_rollups_consistent()
