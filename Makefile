@@ -8,7 +8,7 @@ PORT ?= 8000
 # The demo runs over plain http on localhost, so cookies cannot be "secure"-only there.
 RUN_ENV := SECURE_COOKIES=0
 
-.PHONY: run test test-fast test-e2e bench lint format install migrate demo messages clean
+.PHONY: run test test-fast test-e2e test-celery bench lint format install migrate demo messages clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,35 @@ test-fast: install
 test-e2e: install
 	$(BIN)/pytest -q -m e2e
 
+# The background import through a real Celery worker, as .ci/run runs it: Redis on 127.0.0.1:6379 (started if it
+# does not answer) and PostgreSQL. The worker uses the test database pytest-django creates: test_ + the name.
+CELERY_TEST_BROKER ?= redis://127.0.0.1:6379/15
+CELERY_TEST_DATABASE ?= postgres://postgres@127.0.0.1:5432/gridkam
+test-celery: install
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 --port 6379
+	CELERY_BROKER_URL=$(CELERY_TEST_BROKER) $(BIN)/celery -A config purge -f >/dev/null
+	CELERY_BROKER_URL=$(CELERY_TEST_BROKER) DB_CONN_MAX_AGE=0 \
+	DATABASE_URL=$(dir $(CELERY_TEST_DATABASE))test_$(notdir $(CELERY_TEST_DATABASE)) \
+	  $(BIN)/celery -A config worker --pool=solo -l warning >$(VENV)/celery-test-worker.log 2>&1 & worker=$$!; \
+	GRIDKAM_TEST_CELERY_BROKER=$(CELERY_TEST_BROKER) DATABASE_URL=$(CELERY_TEST_DATABASE) \
+	  $(BIN)/pytest -q -m celery_worker; status=$$?; kill $$worker; wait $$worker; exit $$status
+
+# The readings import benchmark (bench/test_bench_readings.py, issue 4) needs PostgreSQL. Without a PostgreSQL
+# DATABASE_URL it is skipped in the first pass and run in a second one against BENCH_PG_URL (pytest-django creates
+# and drops test_<name> there) when that server answers; GRIDKAM_BENCH_POINTS=500 makes a quick run.
+BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/gridkam
+BENCH_ARGS := -q -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,max,rounds
 bench: install
-	$(BIN)/pytest bench -q -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,max,rounds
+	$(BIN)/pytest bench $(BENCH_ARGS)
+	@case "$$DATABASE_URL" in postgres*) ;; *) \
+	  if $(PY) -c "import socket, sys, urllib.parse as u; url = u.urlsplit(sys.argv[1]); \
+	      socket.create_connection((url.hostname or '127.0.0.1', url.port or 5432), 3)" "$(BENCH_PG_URL)" 2>/dev/null; then \
+	    echo "bench/test_bench_readings.py on PostgreSQL ($(BENCH_PG_URL))"; \
+	    DATABASE_URL=$(BENCH_PG_URL) $(BIN)/pytest bench/test_bench_readings.py $(BENCH_ARGS); \
+	  else \
+	    echo "bench/test_bench_readings.py skipped: it needs PostgreSQL and nothing answers at $(BENCH_PG_URL) (set BENCH_PG_URL)"; \
+	  fi;; \
+	esac
 
 lint: install
 	$(BIN)/ruff check .

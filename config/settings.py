@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -196,6 +197,16 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 
+# Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the
+# progress of background imports through the cache, so a deployment with workers sets a shared one (Redis).
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
+elif CACHE_URL:
+    raise ImproperlyConfigured(f"CACHE_URL must be empty or a redis:// URL, not {CACHE_URL!r}.")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -245,5 +256,8 @@ GRIDKAM = {
     "EMERGENCY_POWER_MIN_RATIO": float(os.environ.get("GRIDKAM_EMERGENCY_POWER_MIN_RATIO", "1.2")),
     # A 15-minute reading above capacity (kVA) × 0.25 h × this ratio is physically impossible: rejected on import.
     "READING_MAX_LOAD_RATIO": float(os.environ.get("GRIDKAM_READING_MAX_LOAD_RATIO", "2.0")),
+    # A queued or running readings import without a sign of life (a progress report) for this long is taken
+    # for one whose process died, and marked failed.
+    "READINGS_IMPORT_STALE_MINUTES": int(os.environ.get("GRIDKAM_READINGS_IMPORT_STALE_MINUTES", "60")),
     "SITE_NAME": _("GridKAM key-account service"),
 }

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridkam.customers.models import ElectricityAccount, MeteringPoint, RelatedToCustomerQuerySet
 
-from .choices import BatchStatus, FileFormat
+from .choices import BatchStatus, FailureReason, FileFormat
 
 INTERVALS_PER_DAY = 96
 ZERO = Decimal("0")
@@ -35,7 +35,8 @@ class ImportBatchQuerySet(models.QuerySet):
 class ImportBatch(models.Model):
     """One readings file as imported: who, when, what it held, what was written and what was refused.
     A committed batch can be rolled back as a whole (readings it added are removed, readings it
-    changed get their previous values back)."""
+    changed get their previous values back). A background import starts "queued"; while it runs, its
+    progress is in the cache (``progress.py``), not here: the loader's transaction hides its writes."""
 
     file_name = models.CharField(_("file name"), max_length=255)
     file_sha256 = models.CharField(_("file SHA-256"), max_length=64, db_index=True)
@@ -57,6 +58,7 @@ class ImportBatch(models.Model):
     points = models.PositiveIntegerField(_("metering points"), default=0)
     first_interval_end = models.DateTimeField(_("first interval end"), null=True, blank=True)
     last_interval_end = models.DateTimeField(_("last interval end"), null=True, blank=True)
+    failure = models.CharField(_("why it failed"), max_length=20, choices=FailureReason.choices, blank=True)
     rolled_back_at = models.DateTimeField(_("rolled back at"), null=True, blank=True)
     rolled_back_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

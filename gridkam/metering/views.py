@@ -3,7 +3,9 @@ import), a batch's page and its rollback.
 
 The uploaded file waits for the confirmation under DATA_DIR/pending/readings/ (outside MEDIA_ROOT, so it is
 never served) with a random name that only the user's session knows; the browser never names a path.
-Confirming imports the file again from the start, so data changed since the preview is judged afresh.
+Confirming imports the file again from the start, so data changed since the preview is judged afresh, either in
+the request or, "in the background", by a Celery worker: the file then moves to the jobs folder and the batch
+page shows the import's progress, polled with HTMX, until it is finished.
 """
 
 from __future__ import annotations
@@ -33,9 +35,13 @@ from .choices import BatchStatus, FileFormat
 from .filters import ImportBatchFilterSet
 from .forms import ALLOWED_SUFFIXES, ReadingsImportForm
 from .loading import file_format_guess, readings_import
-from .services import batch_rollback
+from .services import batch_rollback, batches_interrupted_mark, readings_import_enqueue
 
 SESSION_KEY = "metering_import_pending"
+# Above this size the preview offers the background import ticked: the request would take a while.
+BACKGROUND_DEFAULT_BYTES = 5 * 1024 * 1024
+# How often the batch page asks for the progress of a queued or running import.
+PROGRESS_POLL = "2s"
 BATCH_COLUMNS = (
     Column(gettext_lazy("Import"), lambda b: b.pk, 8),
     Column(gettext_lazy("File"), lambda b: b.file_name, 32),
@@ -83,7 +89,7 @@ class ImportAccessMixin(RoleRequiredMixin):
 
 
 class StaffOnlyMixin(LoginRequiredMixin):
-    """Import batches are a back-office record: customers' portal users have no page here."""
+    """Back-office pages (import batches, the load portfolio, anomalies): customers' portal users have none."""
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.user.is_customer_user:
@@ -110,6 +116,11 @@ class ImportBatchListView(StaffOnlyMixin, FilteredListView):
     export_filename = "readings-imports"
     export_title = gettext_lazy("Readings imports")
 
+    def get(self, request, *args, **kwargs):
+        # Imports whose process died are marked here, lazily, rather than by a periodic job nobody runs at home.
+        batches_interrupted_mark()
+        return super().get(request, *args, **kwargs)
+
     def base_queryset(self):
         return selectors.import_batch_list(user=self.request.user)
 
@@ -119,9 +130,26 @@ class ImportBatchListView(StaffOnlyMixin, FilteredListView):
         return context
 
 
+def progress_context(batch) -> dict:
+    """The progress bar's context: whether to keep polling, and the progress with its percentage."""
+    progress = selectors.import_batch_progress(batch=batch)
+    if progress is not None:
+        total = progress["total"]
+        progress = {**progress, "percent": min(100, progress["done"] * 100 // total) if total else 0}
+    return {
+        "active": batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING),
+        "progress": progress,
+        "poll": PROGRESS_POLL,
+    }
+
+
 class ImportBatchDetailView(StaffOnlyMixin, DetailView):
     template_name = "metering/import_batch_detail.html"
     context_object_name = "batch"
+
+    def get(self, request, *args, **kwargs):
+        batches_interrupted_mark(batch_ids=[kwargs["pk"]])
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         return selectors.import_batch_visible(user=self.request.user)
@@ -132,12 +160,30 @@ class ImportBatchDetailView(StaffOnlyMixin, DetailView):
         context.update(
             nav="interval_data",
             can_roll_back=can_import(self.request.user) and batch.status == BatchStatus.COMMITTED,
+            **progress_context(batch),
         )
         return context
 
 
+class ImportBatchProgressView(ImportBatchDetailView):
+    """The progress fragment of a batch page, polled while the import is queued or running. Once it is finished,
+    an HTMX request is told to reload the page, which then shows the counts, the rejected lines and the gaps."""
+
+    template_name = "metering/_batch_progress.html"
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if self.request.htmx and not context["active"]:
+            response["HX-Refresh"] = "true"
+        return response
+
+
 def _render_preview(request, pending: PendingReadings, outcome):
     blocked = bool(outcome.rejected) and (not pending.skip_invalid or any(r["line"] == 0 for r in outcome.rejected))
+    try:
+        size = pending.path.stat().st_size
+    except OSError:
+        size = 0
     return render(
         request,
         "metering/import_batch_preview.html",
@@ -147,6 +193,7 @@ def _render_preview(request, pending: PendingReadings, outcome):
             "format_label": FileFormat(pending.file_format).label,
             "outcome": outcome,
             "blocked": blocked,
+            "background_default": size > BACKGROUND_DEFAULT_BYTES,
         },
     )
 
@@ -193,6 +240,8 @@ class ImportConfirmView(ImportAccessMixin, View):
             pending.discard(request.session)
             messages.error(request, _("The uploaded file is no longer there; upload it again."))
             return redirect("metering:import_new")
+        if request.POST.get("background"):
+            return self._queue(request, pending)
         outcome = readings_import(
             data=pending.path,
             file_name=pending.name,
@@ -215,6 +264,41 @@ class ImportConfirmView(ImportAccessMixin, View):
         else:
             messages.error(request, _("The file no longer imports cleanly; nothing was written."))
         return redirect("metering:import_detail", pk=outcome.batch)
+
+    def _queue(self, request, pending: PendingReadings):
+        batch = readings_import_enqueue(
+            source=pending.path,
+            file_name=pending.name,
+            file_format=pending.file_format,
+            skip_invalid=pending.skip_invalid,
+            user=request.user,
+            move=True,
+        )
+        pending.discard(request.session)
+        # Without a broker the import has run already (eagerly, when the batch was committed).
+        batch.refresh_from_db()
+        if batch.status in (BatchStatus.QUEUED, BatchStatus.RUNNING):
+            messages.info(
+                request,
+                _("Import #%(batch)s runs in the background; this page shows how far it has come.")
+                % {"batch": batch.pk},
+            )
+        elif batch.status == BatchStatus.COMMITTED:
+            messages.success(
+                request,
+                _("Imported %(file)s: %(inserted)d inserted, %(updated)d updated, %(unchanged)d unchanged.")
+                % {
+                    "file": batch.file_name,
+                    "inserted": batch.inserted,
+                    "updated": batch.updated,
+                    "unchanged": batch.unchanged,
+                },
+            )
+        elif batch.status == BatchStatus.REJECTED:
+            messages.error(request, _("The file no longer imports cleanly; nothing was written."))
+        else:
+            messages.error(request, _("The import failed; nothing was written."))
+        return redirect("metering:import_detail", pk=batch.pk)
 
 
 class ImportCancelView(ImportAccessMixin, View):

@@ -2,8 +2,10 @@
 ``dry_run``) as one batch, and a batch rolled back.
 
 The import answers the document of ``import_readings --json``: 201 when committed, 200 for a dry run that would
-import, 400 (the same document, with the rejected lines) when the file is rejected. Administrators and supervisors
-import and roll back; other staff read the batches they imported (``ImportBatch.objects.visible_to``).
+import, 400 (the same document, with the rejected lines) when the file is rejected. With ``background`` the file is
+queued for a Celery worker instead: 202 with the batch ("queued"), whose ``progress`` the client follows on
+``GET /readings-imports/{id}/`` until its status is final. Administrators and supervisors import and roll back;
+other staff read the batches they imported (``ImportBatch.objects.visible_to``).
 """
 
 from __future__ import annotations
@@ -13,21 +15,22 @@ from pathlib import Path
 
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
 from gridkam.core.api_views import DEFAULT_FILTER_BACKENDS, IsStaff, IsSupervisorOrAdministrator, SafeLookupMixin
 
 from .. import selectors
-from ..choices import FileFormat
+from ..choices import FailureReason, FileFormat, ImportPhase
 from ..filters import ImportBatchFilterSet
 from ..forms import ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES
 from ..loading import FILE_LINE, file_format_guess, readings_import
 from ..models import ImportBatch
-from ..services import batch_rollback
+from ..services import batch_rollback, batches_interrupted_mark, import_jobs_dir, readings_import_enqueue
 
 
 class RejectedLineSerializer(serializers.Serializer):
@@ -47,11 +50,38 @@ class GapSerializer(serializers.Serializer):
         return fields
 
 
+class ImportProgressSerializer(serializers.Serializer):
+    """How far a queued or running import has come."""
+
+    done = serializers.IntegerField(help_text=_("Bytes of the file read."))
+    total = serializers.IntegerField(help_text=_("Bytes of the file."))
+    phase = serializers.ChoiceField(
+        choices=ImportPhase.choices,
+        help_text=_("Reading the file, then (the file read) checking and writing readings and rollups."),
+    )
+
+
 class ImportBatchSerializer(serializers.ModelSerializer):
     created_by = serializers.StringRelatedField()
     rolled_back_by = serializers.StringRelatedField()
     rejected = RejectedLineSerializer(many=True, read_only=True)
     gaps = GapSerializer(many=True, read_only=True)
+    failure = serializers.ChoiceField(
+        choices=FailureReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("Why the import stopped without finishing; empty unless its status is failed."),
+    )
+    progress = serializers.SerializerMethodField(
+        help_text=_(
+            "While the import is queued or running: how far it has come (null until it reports, and when "
+            "workers and web servers share no cache). Null once it is finished."
+        )
+    )
+
+    @extend_schema_field(ImportProgressSerializer(allow_null=True))
+    def get_progress(self, batch: ImportBatch) -> dict | None:
+        return selectors.import_batch_progress(batch=batch)
 
     class Meta:
         model = ImportBatch
@@ -77,6 +107,8 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "last_interval_end",
             "rolled_back_at",
             "rolled_back_by",
+            "failure",
+            "progress",
         ]
         read_only_fields = fields
 
@@ -119,6 +151,17 @@ class ReadingsImportSerializer(serializers.Serializer):
         default=False, help_text=_("Import the valid rows of a file that has rejected ones.")
     )
     dry_run = serializers.BooleanField(default=False, help_text=_("Check the file and count; write nothing."))
+    background = serializers.BooleanField(
+        default=False,
+        help_text=_("Queue the import for a background worker and answer at once (202) with the queued batch."),
+    )
+
+    def validate(self, attrs):
+        if attrs["background"] and attrs["dry_run"]:
+            raise serializers.ValidationError(
+                {"background": [_("A dry run answers at once; it is not run in the background.")]}
+            )
+        return attrs
 
     def validate_file(self, upload):
         if upload.size > MAX_UPLOAD_BYTES:
@@ -149,11 +192,28 @@ class ImportBatchViewSet(SafeLookupMixin, mixins.ListModelMixin, mixins.Retrieve
     def get_queryset(self):
         return selectors.import_batch_visible(user=self.request.user)
 
+    # A script following a batch whose process died learns it here, as the pages do (batches_interrupted_mark).
+    def list(self, request, *args, **kwargs):
+        batches_interrupted_mark()
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        if str(kwargs.get("pk", "")).isdigit():
+            batches_interrupted_mark(batch_ids=[int(kwargs["pk"])])
+        return super().retrieve(request, *args, **kwargs)
+
     @extend_schema(
         request={"multipart/form-data": ReadingsImportSerializer},
         responses={
             201: OpenApiResponse(ImportOutcomeSerializer, description=_("Imported.")),
             200: OpenApiResponse(ImportOutcomeSerializer, description=_("Dry run: what the import would do.")),
+            202: OpenApiResponse(
+                ImportBatchSerializer,
+                description=_(
+                    "Background: the batch, queued (or already finished where no worker queue is set up). "
+                    "Location is the batch, to follow until its status is final."
+                ),
+            ),
             400: OpenApiResponse(
                 ImportRejectedSerializer,
                 description=_("The file is rejected (nothing written): the rejected lines are listed."),
@@ -166,6 +226,8 @@ class ImportBatchViewSet(SafeLookupMixin, mixins.ListModelMixin, mixins.Retrieve
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         upload = data["file"]
+        if data["background"]:
+            return self._queue(request, data)
         # On disk for the format guess (which reads a path) and so the parser can seek in an XLSX file.
         with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix.lower()) as copy:
             for chunk in upload.chunks():
@@ -194,6 +256,33 @@ class ImportBatchViewSet(SafeLookupMixin, mixins.ListModelMixin, mixins.Retrieve
             body = {"detail": gettext_now("The input is not valid."), "errors": errors, **outcome.as_dict()}
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(outcome.as_dict(), status=status.HTTP_201_CREATED if outcome.committed else status.HTTP_200_OK)
+
+    def _queue(self, request, data) -> Response:
+        upload = data["file"]
+        folder = import_jobs_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        # Written next to the jobs' files, so that queueing it is a rename.
+        with tempfile.NamedTemporaryFile(
+            dir=folder, prefix="upload-", suffix=Path(upload.name).suffix.lower(), delete=False
+        ) as copy:
+            for chunk in upload.chunks():
+                copy.write(chunk)
+        try:
+            batch = readings_import_enqueue(
+                source=copy.name,
+                file_name=Path(upload.name).name,
+                file_format=data.get("file_format") or file_format_guess(copy.name) or FileFormat.LONG,
+                skip_invalid=data["skip_invalid"],
+                user=request.user,
+                move=True,
+            )
+        finally:
+            Path(copy.name).unlink(missing_ok=True)
+        batch = self.get_queryset().get(pk=batch.pk)
+        location = reverse("readings-import-detail", args=[batch.pk], request=request)
+        return Response(
+            ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location}
+        )
 
     @extend_schema(
         request=None,

@@ -1,5 +1,9 @@
-"""``import_readings FILE [--format long|wide96] [--dry-run] [--skip-invalid] [--json] [--user NAME]``: import a
-file of 15-minute readings (CSV or XLSX) as one batch; the format is read from the header when not given.
+"""``import_readings FILE [--format long|wide96] [--dry-run] [--skip-invalid] [--background] [--json] [--user NAME]``:
+import a file of 15-minute readings (CSV or XLSX) as one batch; the format is read from the header when not given.
+
+``--background`` queues a copy of the file for a Celery worker and prints the batch id (``--json``:
+``{"batch": id, "status": "queued"}``). Without a broker (CELERY_BROKER_URL unset) the queued import runs here and
+now, eagerly, and the command reports it as it reports any import.
 
 Exit status, as import_master: 0 done, 1 rejected input (nothing written), 2 usage error, raised as
 ``CommandError(returncode=…)`` so ``call_command`` callers see it too.
@@ -11,14 +15,18 @@ import json
 import sys
 from pathlib import Path
 
+from celery import current_app
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
-from gridkam.metering.choices import FileFormat
+from gridkam.metering.choices import BatchStatus, FailureReason, FileFormat
 from gridkam.metering.loading import FILE_LINE, ImportOutcome, file_format_guess, readings_import
+from gridkam.metering.models import ImportBatch
+from gridkam.metering.progress import progress_clear, progress_reporter
+from gridkam.metering.services import import_batch_fail, import_batch_start, readings_import_enqueue
 
 # Below this size the import is over before a progress bar would be read.
 PROGRESS_MIN_BYTES = 1 << 20
@@ -33,6 +41,11 @@ class Command(BaseCommand):
         parser.add_argument("--format", dest="file_format", help="long or wide96 (default: read from the header)")
         parser.add_argument("--dry-run", action="store_true", help="validate and count without writing")
         parser.add_argument("--skip-invalid", action="store_true", help="write the valid rows, list the rejected ones")
+        parser.add_argument(
+            "--background",
+            action="store_true",
+            help="queue the import for a Celery worker and print its batch id (without a broker: run it now)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
         parser.add_argument("--user", help="username recorded as the importer")
 
@@ -52,13 +65,52 @@ class Command(BaseCommand):
             author = get_user_model().objects.filter(username=options["user"]).first()
             if author is None:
                 raise CommandError(_("No user %(username)s.") % {"username": options["user"]}, returncode=2)
+        if options["background"] and options["dry_run"]:
+            raise CommandError(_("A dry run is not run in the background."), returncode=2)
         # A header that names neither format goes to the parser as "long", which rejects it naming the columns.
         file_format = file_format or file_format_guess(path) or FileFormat.LONG
+
+        if options["background"]:
+            batch = readings_import_enqueue(
+                source=path,
+                file_name=path.name,
+                file_format=file_format,
+                user=author,
+                skip_invalid=options["skip_invalid"],
+                move=False,
+            )
+            if not current_app.conf.task_always_eager:
+                self._queued(batch, as_json=options["json"])
+                return
+            # Eager: the import ran when the batch was committed; report it like any other.
+            batch.refresh_from_db()
+            if batch.status == BatchStatus.FAILED:
+                raise CommandError(
+                    _("Import #%(batch)d failed: %(reason)s")
+                    % {"batch": batch.pk, "reason": batch.get_failure_display()},
+                    returncode=1,
+                )
+            self._finish(path.name, _outcome_of(batch), options)
+            return
+
+        # The batch row first, so that the import's progress is reported under its id (a dry run writes none).
+        batch = None
+        if not options["dry_run"]:
+            batch = import_batch_start(
+                file_name=path.name,
+                file_format=file_format,
+                skip_invalid=options["skip_invalid"],
+                user=author,
+                queued=False,
+            )
+        report = progress_reporter(batch.pk) if batch is not None else None
 
         bar: tqdm | None = None
 
         def progress(done: int, total: int) -> None:
             nonlocal bar
+            if report is not None:
+                report(done, total)
             if total < PROGRESS_MIN_BYTES:
                 return
             if bar is None:
@@ -75,11 +127,26 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 skip_invalid=options["skip_invalid"],
                 progress=progress,
+                batch=batch,
             )
+        except BaseException:
+            if batch is not None:
+                import_batch_fail(batch_id=batch.pk, reason=FailureReason.ERROR)
+            raise
         finally:
             if bar is not None:
                 bar.close()
+            if batch is not None:
+                progress_clear(batch.pk)
+        self._finish(path.name, outcome, options)
 
+    def _queued(self, batch: ImportBatch, *, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps({"batch": batch.pk, "status": BatchStatus.QUEUED.value}))
+        else:
+            self.stdout.write(_("Import #%(batch)d is queued.") % {"batch": batch.pk})
+
+    def _finish(self, name: str, outcome: ImportOutcome, options: dict) -> None:
         # Rejected as a whole: any rejected line without --skip-invalid, or a file-level error (line 0) regardless.
         file_rejected = bool(outcome.rejected) and (
             not options["skip_invalid"] or any(r["line"] == FILE_LINE for r in outcome.rejected)
@@ -87,7 +154,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(outcome.as_dict(), ensure_ascii=False))
         else:
-            self._report(path.name, outcome, dry_run=options["dry_run"], file_rejected=file_rejected)
+            self._report(name, outcome, dry_run=options["dry_run"], file_rejected=file_rejected)
         if file_rejected:
             count = len(outcome.rejected)
             message = ngettext(
@@ -131,3 +198,17 @@ class Command(BaseCommand):
         elif dry_run and not file_rejected:
             self.stdout.write(summary)
             self.stdout.write(self.style.WARNING(_("Dry run: nothing was written.")))
+
+
+def _outcome_of(batch: ImportBatch) -> ImportOutcome:
+    """The outcome of a finished import, read back from its batch (a background import run eagerly)."""
+    return ImportOutcome(
+        rows=batch.rows,
+        inserted=batch.inserted,
+        updated=batch.updated,
+        unchanged=batch.unchanged,
+        rejected=batch.rejected,
+        committed=batch.status == BatchStatus.COMMITTED,
+        batch=batch.pk,
+        gaps=batch.gaps,
+    )
