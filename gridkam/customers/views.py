@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from gridkam.core.views import FilteredListView
+from gridkam.metering.load_views import curve_options
+from gridkam.metering.watch import accounts_with_load, anomalies_in, default_as_of
 from gridkam.users.permissions import manages_portfolios
 
 from . import selectors
 from .filters import CustomerFilterSet, MeteringPointFilterSet
 from .forms import PortfolioReassignForm, TierOverrideForm
-from .models import Customer
+from .models import Customer, ElectricityAccount
 from .tables import CUSTOMER_COLUMNS, METERING_POINT_COLUMNS
 
 
@@ -71,6 +75,7 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             past_team=selectors.customer_past_team(customer=customer) if not user.is_customer_user else [],
             can_edit=Customer.objects.editable_by(user).filter(pk=customer.pk).exists(),
         )
+        context.update(self.load_context(customer, user))
         # Tier overrides and team changes are the supervisor's (gridkam.users.permissions).
         context["can_manage"] = context["can_edit"] and manages_portfolios(user)
         if context["can_manage"]:
@@ -78,6 +83,23 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
                 initial={"tier": customer.tier, "tier_override_reason": customer.tier_override_reason}
             )
         return context
+
+    @staticmethod
+    def load_context(customer, user) -> dict:
+        """The load card: each account's last 30 days (two queries whatever the number of accounts), its
+        anomalies for staff, and the account whose curve the card draws (the first with readings)."""
+        as_of = default_as_of()
+        load = list(accounts_with_load(ElectricityAccount.objects.filter(customer=customer), as_of))
+        drawn = next((a for a in load if a.kwh_30d is not None), None)
+        return {
+            "load": load,
+            "load_as_of": as_of,
+            "load_anomalies": [] if user.is_customer_user else anomalies_in(load, as_of),
+            "load_drawn": drawn,
+            "load_curve_options": None
+            if drawn is None
+            else curve_options(drawn, as_of - datetime.timedelta(days=29), as_of),
+        }
 
 
 class MeteringPointListView(FilteredListView):

@@ -11,7 +11,9 @@ from django.db.models import QuerySet
 
 from gridkam.customers.models import ElectricityAccount, MeteringPoint
 
+from .choices import BatchStatus
 from .models import ImportBatch
+from .progress import progress_get
 
 
 def _points(user) -> QuerySet[MeteringPoint]:
@@ -37,6 +39,11 @@ def account_get_by_number(*, user, account_no: str) -> ElectricityAccount:
     return _accounts(user).get(account_no=account_no)
 
 
+def accounts_visible(*, user) -> QuerySet[ElectricityAccount]:
+    """The accounts whose load the user may watch (the portfolio and the anomaly list start from these)."""
+    return _accounts(user)
+
+
 def import_batch_list(*, user) -> QuerySet[ImportBatch]:
     """The readings imports a user may see, without their (possibly long) rejected rows and gaps: lists
     need neither."""
@@ -46,3 +53,15 @@ def import_batch_list(*, user) -> QuerySet[ImportBatch]:
 def import_batch_visible(*, user) -> QuerySet[ImportBatch]:
     """The imports a user may open, whole, with who imported and who rolled back."""
     return ImportBatch.objects.visible_to(user).select_related("created_by", "rolled_back_by")
+
+
+def import_batch_progress(*, batch: ImportBatch) -> dict | None:
+    """How far a queued or running import has come: ``{"done", "total", "phase"}``, bytes of the file read and in
+    all, from the cache. None for a finished import, and for one that has reported nothing (not started yet, or
+    running in another process without a shared cache)."""
+    if batch.status not in (BatchStatus.QUEUED, BatchStatus.RUNNING):
+        return None
+    entry = progress_get(batch.pk)
+    if entry is None:
+        return None
+    return {"done": entry["done"], "total": entry["total"], "phase": entry["phase"]}

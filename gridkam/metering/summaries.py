@@ -55,6 +55,15 @@ def month_intervals(month: datetime.date) -> int:
     return calendar.monthrange(month.year, month.month)[1] * INTERVALS_PER_DAY
 
 
+def month_intervals_due(month: datetime.date, now: datetime.datetime | None = None) -> int:
+    """Quarter-hours of the month whose reading is due by ``now``: all of them for a past month, those that
+    have ended for the month in progress, none for a month to come. Intervals not yet over are not missing."""
+    now = timezone.localtime(now)
+    start = datetime.datetime.combine(month, datetime.time(), tzinfo=now.tzinfo)
+    ended = int((now - start).total_seconds() // 900)
+    return max(0, min(month_intervals(month), ended))
+
+
 def point_month_summary(point: MeteringPoint, month: datetime.date) -> dict:
     """The point's month; the tariff (for the power-factor rule and the periods shown) is its account's."""
     rollup = PointMonthlyRollup.objects.filter(metering_point=point, month=month).first()
@@ -84,7 +93,7 @@ def summary_values(rollup: RollupFields, month: datetime.date, version: TariffVe
     # that changed), so that no energy disappears from the breakdown.
     if (version is not None and Period.DEEP_VALLEY in version.energy_prices()) or rollup.deep_valley_kwh:
         periods.append(Period.DEEP_VALLEY)
-    expected = month_intervals(month)
+    expected = month_intervals_due(month)
     has_readings = rollup.intervals > 0
     max_demand_kw = rollup.max_demand_kw if has_readings else None
     max_demand_at = rollup.max_demand_at if has_readings else None

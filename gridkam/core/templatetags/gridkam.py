@@ -29,3 +29,15 @@ def query_with(context, **changes) -> str:
     for key, value in changes.items():
         query[key] = value
     return query.urlencode()
+
+
+@register.filter
+def percent(value, places: int = 1) -> str:
+    """A share (0.125, "-0.0312") as a percentage ("12.5 %", "-3.1 %"); empty for nothing."""
+    if value in (None, ""):
+        return ""
+    try:
+        number = float(value) * 100
+    except (TypeError, ValueError):
+        return ""
+    return f"{number:.{int(places)}f} %"

@@ -1,4 +1,5 @@
-"""``python manage.py seed_demo [--accounts N] [--seed S] [--usage-months N] [--if-empty] [--json]``"""
+"""``python manage.py seed_demo [--accounts N] [--seed S] [--usage-months N] [--readings-accounts N] [--if-empty]
+[--json]``"""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from gridkam.customers.models import Customer
+from gridkam.demo.readings import DEFAULT_READINGS_ACCOUNTS, demo_readings_load
 from gridkam.demo.services import demo_seed
 from gridkam.demo.usage import DEFAULT_MONTHS
 
@@ -32,6 +34,13 @@ class Command(BaseCommand):
             help=f"Months of quantities per account, ending with the last complete month (default {DEFAULT_MONTHS}; "
             "0 = none).",
         )
+        parser.add_argument(
+            "--readings-accounts",
+            type=int,
+            default=DEFAULT_READINGS_ACCOUNTS,
+            help=f"Accounts given a year of 15-minute readings ending yesterday, from the steel plant's curve "
+            f"(default {DEFAULT_READINGS_ACCOUNTS}; 0 = none).",
+        )
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if the database already has customers.")
         parser.add_argument("--json", action="store_true", help="Print a JSON summary on stdout.")
 
@@ -43,6 +52,8 @@ class Command(BaseCommand):
             raise CommandError("--accounts must be at least 1.", returncode=2)
         if options["usage_months"] < 0:
             raise CommandError("--usage-months cannot be negative.", returncode=2)
+        if options["readings_accounts"] < 0:
+            raise CommandError("--readings-accounts cannot be negative.", returncode=2)
         if options["if_empty"] and Customer.objects.exists():
             summary = {"skipped": True, "reason": "customers exist", "customers": Customer.objects.count()}
             if as_json:
@@ -59,6 +70,9 @@ class Command(BaseCommand):
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages), returncode=1) from error
+        if verbosity and not as_json and options["readings_accounts"]:
+            self.stderr.write("Loading a year of 15-minute readings for the largest accounts…")
+        summary["readings"] = demo_readings_load(accounts=options["readings_accounts"])
         if as_json:
             self._print_json(summary)
         elif verbosity:
@@ -84,5 +98,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Tariffs: {summary['tariffs']}. Monthly usage: {created['monthly_usage']} rows "
             f"({summary['usage_months']} months per account)."
+        )
+        readings = summary["readings"]
+        self.stdout.write(
+            f"Interval data: a year of readings for {readings['accounts']} accounts ({readings['readings']})."
         )
         self.stdout.write("Logins: python manage.py demo_logins")
