@@ -31,6 +31,7 @@ from gridkam.tariffs.choices import Period, VersionStatus
 from gridkam.tariffs.models import TariffVersion
 
 from .models import INTERVALS_PER_DAY, AccountDailyRollup, AccountMonthlyRollup
+from .rollups import Dialect
 from .summaries import summary_values
 
 DAY = datetime.timedelta(days=1)
@@ -193,13 +194,9 @@ def load_curve(
     start = curve.first_interval_end
     end = start + INTERVAL * (days * INTERVALS_PER_DAY - 1)
     ops = connection.ops
-    postgresql = connection.vendor == "postgresql"
-    epoch = (
-        "CAST(EXTRACT(EPOCH FROM interval_end) AS bigint)"
-        if postgresql
-        else "CAST(strftime('%%s', interval_end) AS INTEGER)"
-    )
-    kwh = "CAST(kwh AS double precision)" if postgresql else "CAST(kwh AS REAL)"
+    dialect = Dialect.current()
+    epoch = dialect.epoch("interval_end")
+    kwh = "CAST(kwh AS double precision)" if dialect.postgresql else "CAST(kwh AS REAL)"
     marks = ", ".join(["%s"] * len(points))
     with connection.cursor() as cursor:
         cursor.execute(
