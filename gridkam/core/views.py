@@ -8,6 +8,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import F
 from django.http import JsonResponse, QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import ListView
@@ -28,7 +29,26 @@ class RoleRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-class FilteredListView(LoginRequiredMixin, ListView):
+def requested_page_size(request, default: int, sizes: Sequence[int]) -> int:
+    """``?page_size=`` when it is one of the sizes offered, else the default."""
+    try:
+        size = int(request.GET.get("page_size", default))
+    except ValueError:
+        return default
+    return size if size in sizes else default
+
+
+class HtmxTableMixin:
+    """An HTMX request (a filter or sort, not a boosted navigation) gets the template's ``table`` partial only."""
+
+    def get_template_names(self):
+        names = super().get_template_names()
+        if getattr(self.request, "htmx", False) and not self.request.htmx.boosted:
+            return [f"{names[0]}#table"]
+        return names
+
+
+class FilteredListView(HtmxTableMixin, LoginRequiredMixin, ListView):
     """A list page: one FilterSet (shared with the API), whitelisted sorting, pagination,
     an HTMX partial for the table and ``?export=xlsx`` for the whole filtered list."""
 
@@ -40,6 +60,9 @@ class FilteredListView(LoginRequiredMixin, ListView):
     export_title = _("Export")
     paginate_by = 25
     page_sizes = (25, 50, 100)
+    # Rows without a value in the sorted column go last whichever way it is sorted (PostgreSQL and SQLite
+    # otherwise disagree about where NULL sorts).
+    nulls_last = False
 
     def base_queryset(self):
         raise ImproperlyConfigured(f"{type(self).__name__} must define base_queryset() from a selector.")
@@ -68,16 +91,16 @@ class FilteredListView(LoginRequiredMixin, ListView):
         sort = self.get_sort()
         if sort:
             field = self.sort_fields[sort.lstrip("-")]
-            order = f"-{field}" if sort.startswith("-") else field
+            if self.nulls_last:
+                expression = F(field)
+                order = expression.desc(nulls_last=True) if sort.startswith("-") else expression.asc(nulls_last=True)
+            else:
+                order = f"-{field}" if sort.startswith("-") else field
             qs = qs.order_by(order, "pk")
         return qs
 
     def get_paginate_by(self, queryset):
-        try:
-            size = int(self.request.GET.get("page_size", self.paginate_by))
-        except ValueError:
-            size = self.paginate_by
-        return size if size in self.page_sizes else self.paginate_by
+        return requested_page_size(self.request, self.paginate_by, self.page_sizes)
 
     def paginate_queryset(self, queryset, page_size):
         # An out-of-range page shows the last page rather than a 404: links survive filtering.
@@ -95,12 +118,6 @@ class FilteredListView(LoginRequiredMixin, ListView):
                 rows=queryset.iterator(chunk_size=2000) if not queryset._prefetch_related_lookups else queryset,
             )
         return super().get(request, *args, **kwargs)
-
-    def get_template_names(self):
-        names = super().get_template_names()
-        if getattr(self.request, "htmx", False) and not self.request.htmx.boosted:
-            return [f"{names[0]}#table"]
-        return names
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

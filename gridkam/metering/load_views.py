@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
-from django.db.models import F, Q
+from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from gridkam.core.exports import Column, Sheet, xlsx_response, xlsx_sheets_response
-from gridkam.core.views import FilteredListView
+from gridkam.core.views import FilteredListView, HtmxTableMixin, requested_page_size
 from gridkam.customers.models import ElectricityAccount
 
 from . import selectors
@@ -163,6 +163,7 @@ class AccountLoadView(LoginRequiredMixin, TemplateView):
 
 
 ZOOMS = ("day", "week", "month", "year")
+PAGE_SIZES = FilteredListView.page_sizes
 
 
 def curve_options(
@@ -220,6 +221,7 @@ class LoadPortfolioView(StaffOnlyMixin, FilteredListView):
         "utilisation": "utilisation",
     }
     default_sort = "change"
+    nulls_last = True  # accounts without a figure go last
     export_columns = PORTFOLIO_COLUMNS
     export_filename = "load-portfolio"
     export_title = gettext_lazy("Load portfolio")
@@ -228,21 +230,13 @@ class LoadPortfolioView(StaffOnlyMixin, FilteredListView):
         self.as_of, self.as_of_error = as_of_param(self.request)
         return accounts_with_load(selectors.accounts_visible(user=self.request.user), self.as_of)
 
-    def get_queryset(self):
-        qs = super().get_queryset()
-        # Accounts without a figure go last whichever way the column is sorted.
-        sort = self.get_sort()
-        field = self.sort_fields[sort.lstrip("-")]
-        order = F(field).desc(nulls_last=True) if sort.startswith("-") else F(field).asc(nulls_last=True)
-        return qs.order_by(order, "pk")
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(nav="load", as_of=self.as_of, as_of_error=self.as_of_error)
         return context
 
 
-class LoadAnomalyListView(StaffOnlyMixin, TemplateView):
+class LoadAnomalyListView(StaffOnlyMixin, HtmxTableMixin, TemplateView):
     """Consumption drops, missing data, power factor under standard, demand over contract: one row each,
     linking to the curve where it shows."""
 
@@ -278,18 +272,9 @@ class LoadAnomalyListView(StaffOnlyMixin, TemplateView):
             )
         return super().get(request, *args, **kwargs)
 
-    def get_template_names(self):
-        if getattr(self.request, "htmx", False) and not self.request.htmx.boosted:
-            return [f"{self.template_name}#table"]
-        return [self.template_name]
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        try:
-            size = int(self.request.GET.get("page_size", 25))
-        except ValueError:
-            size = 25
-        size = size if size in (25, 50, 100) else 25
+        size = requested_page_size(self.request, PAGE_SIZES[0], PAGE_SIZES)
         page = Paginator(self.found, size).get_page(self.request.GET.get("page"))
         query = self.request.GET.copy()
         query.pop("page", None)
@@ -304,7 +289,7 @@ class LoadAnomalyListView(StaffOnlyMixin, TemplateView):
             object_list=page.object_list,
             is_paginated=page.has_other_pages(),
             paginator=page.paginator,
-            page_sizes=(25, 50, 100),
+            page_sizes=PAGE_SIZES,
             sort=self.sort,
             q=self.q,
             kind=self.kind,
