@@ -13,6 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import ClassVar
 
+from django import forms
+from django.contrib import messages
+from django.utils.translation import gettext as _
+
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 # Uploads nobody confirmed are removed after this long, when the next upload comes.
 PENDING_MAX_AGE = dt.timedelta(days=1)
@@ -76,12 +80,40 @@ class PendingUpload(abc.ABC):
         pending.remember(session)
         return pending
 
+    @classmethod
+    def read(cls, request) -> tuple[PendingUpload | None, bytes | None]:
+        """The session's pending file and its bytes, or (None, None) with a message for the user when there is
+        none or it has gone (swept, or removed by another tab)."""
+        pending = cls.from_session(request.session)
+        if pending is None:
+            messages.info(request, _("Upload a file to import."))
+            return None, None
+        try:
+            data = pending.path.read_bytes()
+        except OSError:
+            pending.discard(request.session)
+            messages.error(request, _("The uploaded file is no longer there; upload it again."))
+            return None, None
+        return pending, data
+
     def remember(self, session) -> None:
         session[self.session_key] = asdict(self)
 
     def discard(self, session) -> None:
         self.path.unlink(missing_ok=True)
         session.pop(self.session_key, None)
+
+
+def upload_check(upload, *, allowed_suffixes: tuple[str, ...], max_mb: int = 20):
+    """A form's file field check: at most ``max_mb`` MB and one of the suffixes (forms.ValidationError)."""
+    if upload.size > max_mb * 1024 * 1024:
+        raise forms.ValidationError(
+            _("The file is %(size)s MB; the limit is %(limit)s MB. Split it into several files.")
+            % {"size": f"{upload.size / 1024 / 1024:.1f}", "limit": max_mb}
+        )
+    if Path(upload.name).suffix.lower() not in allowed_suffixes:
+        raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
+    return upload
 
 
 def sweep_stale(folder: Path) -> None:

@@ -29,6 +29,15 @@ class RoleRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+class StaffOnlyMixin(LoginRequiredMixin):
+    """Back-office pages (imports, portfolios, the workbench, tasks): customers' portal users have none (403)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.user.is_customer_user:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
 def requested_page_size(request, default: int, sizes: Sequence[int]) -> int:
     """``?page_size=`` when it is one of the sizes offered, else the default."""
     try:

@@ -22,13 +22,12 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView
 
-from gridkam.core.uploads import PendingUpload
+from gridkam.core.uploads import PendingUpload, upload_check
 from gridkam.core.views import RoleRequiredMixin
 from gridkam.users.choices import Role
 
 from .importing import COLUMNS, CREATE, KIND_CHOICES, UNCHANGED, UPDATE, import_scope_path, master_data_import
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 PREVIEW_ROWS = 200
 SESSION_KEY = "customers_import_pending"
 ALLOWED_SUFFIXES = (".csv", ".txt", ".xlsx")
@@ -78,15 +77,7 @@ class ImportUploadForm(forms.Form):
     )
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _("The file is %(size)s MB; the limit is 20 MB. Split it into several files.")
-                % {"size": f"{upload.size / 1024 / 1024:.1f}"}
-            )
-        if Path(upload.name).suffix.lower() not in ALLOWED_SUFFIXES:
-            raise forms.ValidationError(_("Upload a .csv or .xlsx file."))
-        return upload
+        return upload_check(self.cleaned_data["file"], allowed_suffixes=ALLOWED_SUFFIXES)
 
 
 class ImportAccessMixin(RoleRequiredMixin):
@@ -146,23 +137,9 @@ def _render_preview(request, pending: PendingImport, result, *, changed_since_pr
     )
 
 
-def _read_pending(request) -> tuple[PendingImport | None, bytes | None]:
-    pending = PendingImport.from_session(request.session)
-    if pending is None:
-        messages.info(request, _("Upload a file to import."))
-        return None, None
-    try:
-        data = pending.path.read_bytes()
-    except OSError:
-        pending.discard(request.session)
-        messages.error(request, _("The uploaded file is no longer there; upload it again."))
-        return None, None
-    return pending, data
-
-
 class ImportPreviewView(ImportAccessMixin, View):
     def get(self, request):
-        pending, data = _read_pending(request)
+        pending, data = PendingImport.read(request)
         if pending is None:
             return redirect("customers:import")
         result = master_data_import(
@@ -178,7 +155,7 @@ class ImportPreviewView(ImportAccessMixin, View):
 
 class ImportConfirmView(ImportAccessMixin, View):
     def post(self, request):
-        pending, data = _read_pending(request)
+        pending, data = PendingImport.read(request)
         if pending is None:
             return redirect("customers:import")
         if not secrets.compare_digest(request.POST.get("preview", ""), pending.nonce):

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import TemplateView
 
 from gridkam.core.exports import Column, Sheet, xlsx_response, xlsx_sheets_response
-from gridkam.core.views import FilteredListView, HtmxTableMixin, requested_page_size
+from gridkam.core.views import FilteredListView, HtmxTableMixin, StaffOnlyMixin, requested_page_size
 from gridkam.customers.models import ElectricityAccount
 
 from . import selectors
@@ -36,7 +36,6 @@ from .analytics import (
     period_share,
 )
 from .filters import LoadPortfolioFilterSet
-from .views import StaffOnlyMixin
 from .watch import OVER_CONTRACT, Kind, accounts_with_load, default_as_of, drop_ratio, load_anomalies
 
 MONTH_COLUMNS = (

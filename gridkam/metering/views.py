@@ -17,8 +17,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,7 +26,7 @@ from django.views.generic import DetailView, FormView
 
 from gridkam.core.exports import Column
 from gridkam.core.uploads import PendingUpload
-from gridkam.core.views import FilteredListView, RoleRequiredMixin
+from gridkam.core.views import FilteredListView, RoleRequiredMixin, StaffOnlyMixin
 from gridkam.users.choices import Role
 
 from . import selectors
@@ -86,15 +85,6 @@ class PendingReadings(PendingUpload):
 class ImportAccessMixin(RoleRequiredMixin):
     # Administrators and supervisors load interval data; other staff read the batches they imported.
     allowed_roles = (Role.SUPERVISOR,)
-
-
-class StaffOnlyMixin(LoginRequiredMixin):
-    """Back-office pages (import batches, the load portfolio, anomalies): customers' portal users have none."""
-
-    def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request.user.is_customer_user:
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
 
 class ImportBatchListView(StaffOnlyMixin, FilteredListView):

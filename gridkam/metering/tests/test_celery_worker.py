@@ -15,6 +15,7 @@ import time
 import pytest
 from celery import current_app
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from gridkam.metering.choices import BatchStatus
 from gridkam.metering.models import ImportBatch, PointDailyRollup, Reading
@@ -53,7 +54,9 @@ def broker():
                 pytest.fail(f"no Celery worker answers on {BROKER}")
         yield
     finally:
-        current_app.pool.force_close_all()
+        # Close and forget kombu's pools (a global registry keyed by broker): a closed pool left registered would be
+        # handed to the next test that uses this fixture.
+        kombu_pools.reset()
         conf.broker_url, conf.task_always_eager = saved
         current_app._after_fork()
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from tqdm import tqdm
 
+from gridkam.core.commands import file_bytes, user_named
 from gridkam.customers.importing import COLUMNS, ImportResult, master_data_import
 
 # Below this many rows the import is over before a progress bar would be read.
@@ -46,18 +45,8 @@ class Command(BaseCommand):
                 _("Unknown kind %(kind)s; use one of %(kinds)s.") % {"kind": kind, "kinds": ", ".join(COLUMNS)},
                 returncode=2,
             )
-        path = Path(options["file"])
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise CommandError(
-                _("Cannot read %(file)s: %(error)s") % {"file": path, "error": exc.strerror or exc}, returncode=2
-            ) from None
-        author = None
-        if options["user"]:
-            author = get_user_model().objects.filter(username=options["user"]).first()
-            if author is None:
-                raise CommandError(_("No user %(username)s.") % {"username": options["user"]}, returncode=2)
+        path, data = file_bytes(options["file"])
+        author = user_named(options["user"])
 
         bar: tqdm | None = None
 
