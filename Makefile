@@ -55,20 +55,22 @@ test-celery: install
 	GRIDKAM_TEST_CELERY_BROKER=$(CELERY_TEST_BROKER) DATABASE_URL=$(CELERY_TEST_DATABASE) \
 	  $(BIN)/pytest -q -m celery_worker; status=$$?; kill $$worker; wait $$worker; exit $$status
 
-# The readings import benchmark (bench/test_bench_readings.py, issue 4) needs PostgreSQL. Without a PostgreSQL
-# DATABASE_URL it is skipped in the first pass and run in a second one against BENCH_PG_URL (pytest-django creates
-# and drops test_<name> there) when that server answers; GRIDKAM_BENCH_POINTS=500 makes a quick run.
+# The issues' figures are for PostgreSQL. Without a PostgreSQL DATABASE_URL the first pass measures SQLite (the
+# readings import benchmark skips itself there) and a second pass runs the PostgreSQL ones against BENCH_PG_URL
+# (pytest-django creates and drops test_<name> there) when that server answers: the readings import (issue 4;
+# GRIDKAM_BENCH_POINTS=500 makes a quick run), the bill run, risk scoring and the collections workbench (issue 5).
 BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/gridkam
+BENCH_PG := bench/test_bench_readings.py bench/test_bench_bill_run.py bench/test_bench_risk.py bench/test_bench_workbench.py
 BENCH_ARGS := -q -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,max,rounds
 bench: install
 	$(BIN)/pytest bench $(BENCH_ARGS)
 	@case "$$DATABASE_URL" in postgres*) ;; *) \
 	  if $(PY) -c "import socket, sys, urllib.parse as u; url = u.urlsplit(sys.argv[1]); \
 	      socket.create_connection((url.hostname or '127.0.0.1', url.port or 5432), 3)" "$(BENCH_PG_URL)" 2>/dev/null; then \
-	    echo "bench/test_bench_readings.py on PostgreSQL ($(BENCH_PG_URL))"; \
-	    DATABASE_URL=$(BENCH_PG_URL) $(BIN)/pytest bench/test_bench_readings.py $(BENCH_ARGS); \
+	    echo "PostgreSQL benchmarks on $(BENCH_PG_URL)"; \
+	    DATABASE_URL=$(BENCH_PG_URL) $(BIN)/pytest $(BENCH_PG) $(BENCH_ARGS); \
 	  else \
-	    echo "bench/test_bench_readings.py skipped: it needs PostgreSQL and nothing answers at $(BENCH_PG_URL) (set BENCH_PG_URL)"; \
+	    echo "PostgreSQL benchmarks skipped: nothing answers at $(BENCH_PG_URL) (set BENCH_PG_URL)"; \
 	  fi;; \
 	esac
 

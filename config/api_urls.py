@@ -9,6 +9,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from gridkam.billing.api.urls import register as register_billing
 from gridkam.core.api_views import register as register_core
 from gridkam.customers.api.views import register as register_customers
 from gridkam.metering.api.imports import register as register_metering_imports
@@ -22,6 +23,7 @@ register_users(router)
 register_customers(router)
 register_tariffs(router)
 register_metering_imports(router)
+register_billing(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -31,5 +33,6 @@ urlpatterns = [
     path("", include("gridkam.customers.api.urls")),
     path("", include("gridkam.tariffs.api.urls")),
     path("", include("gridkam.metering.api.urls")),
+    path("", include("gridkam.billing.api.urls")),
     path("", include(router.urls)),
 ]

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "gridkam.customers",
     "gridkam.tariffs",
     "gridkam.metering",
+    "gridkam.billing",
+    "gridkam.engagement",
     "gridkam.dashboard",
     "gridkam.demo",
 ]
@@ -196,6 +199,10 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic jobs, for a `celery -A config beat` process next to the workers (docs/operations.md).
+CELERY_BEAT_SCHEDULE = {
+    "billing-risk-score-nightly": {"task": "billing.risk_score_all", "schedule": crontab(hour=2, minute=30)},
+}
 
 # Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the
 # progress of background imports through the cache, so a deployment with workers sets a shared one (Redis).
@@ -240,6 +247,16 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "gridkam.customers.choices.Tier",
         "AccountStatusEnum": "gridkam.customers.choices.AccountStatus",
         "VersionStatusEnum": "gridkam.tariffs.choices.VersionStatus",
+        "PaymentKindEnum": "gridkam.billing.choices.PaymentKind",
+        "PaymentMethodEnum": "gridkam.billing.choices.PaymentMethod",
+        "PaymentSourceEnum": "gridkam.billing.choices.PaymentSource",
+        "BillKindEnum": "gridkam.billing.choices.BillKind",
+        "BillStatusEnum": "gridkam.billing.choices.BillStatus",
+        "BillSourceEnum": "gridkam.billing.choices.BillSource",
+        "RunStatusEnum": "gridkam.billing.choices.RunStatus",
+        "DunningStepKindEnum": "gridkam.billing.choices.DunningStepKind",
+        "ImportKindEnum": "gridkam.billing.choices.ImportKind",
+        "RiskLevelEnum": "gridkam.billing.choices.RiskLevel",
     },
 }
 
@@ -260,4 +277,31 @@ GRIDKAM = {
     # for one whose process died, and marked failed.
     "READINGS_IMPORT_STALE_MINUTES": int(os.environ.get("GRIDKAM_READINGS_IMPORT_STALE_MINUTES", "60")),
     "SITE_NAME": _("GridKAM key-account service"),
+    # --- Billing and fee recovery (docs/billing.md) ---
+    # Days to pay after a bill is issued, for accounts without their own billing terms.
+    "BILL_PAYMENT_DAYS": int(os.environ.get("GRIDKAM_BILL_PAYMENT_DAYS", "15")),
+    # A month rolled up from interval data with more than this share of its quarter-hours missing is not billed.
+    "BILL_MAX_MISSING_RATIO": float(os.environ.get("GRIDKAM_BILL_MAX_MISSING_RATIO", "0.02")),
+    # A queued or running bill run without a finished chunk for this long is taken for one whose worker died.
+    "BILL_RUN_STALE_MINUTES": int(os.environ.get("GRIDKAM_BILL_RUN_STALE_MINUTES", "60")),
+    # Accounts per chunk of a background bill run.
+    "BILL_RUN_CHUNK": int(os.environ.get("GRIDKAM_BILL_RUN_CHUNK", "2000")),
+    # Late-payment penalty (违约金), per day from the day after the due date, in per mille of the arrears:
+    # the 1996 供电营业规则 art. 98 rates for non-residential users (current year 2 ‰, earlier years 3 ‰),
+    # at least PENALTY_MINIMUM yuan per bill.
+    "PENALTY_RATE_CURRENT_YEAR": os.environ.get("GRIDKAM_PENALTY_RATE_CURRENT_YEAR", "0.002"),
+    "PENALTY_RATE_EARLIER_YEARS": os.environ.get("GRIDKAM_PENALTY_RATE_EARLIER_YEARS", "0.003"),
+    "PENALTY_MINIMUM": os.environ.get("GRIDKAM_PENALTY_MINIMUM", "1.00"),
+    # Dunning: days to wait after each step before the next may be taken, and the advance notice of a
+    # suspension (供电营业规则 art. 67: served 3 to 7 days before).
+    "DUNNING_WAIT_DAYS": {
+        "reminder": int(os.environ.get("GRIDKAM_DUNNING_WAIT_REMINDER", "7")),
+        "written_notice": int(os.environ.get("GRIDKAM_DUNNING_WAIT_WRITTEN_NOTICE", "7")),
+        # 0: the suspension notice's own planned date (3 to 7 days on) decides when supply may be suspended.
+        "suspension_notice": int(os.environ.get("GRIDKAM_DUNNING_WAIT_SUSPENSION_NOTICE", "0")),
+    },
+    "SUSPENSION_NOTICE_MIN_DAYS": int(os.environ.get("GRIDKAM_SUSPENSION_NOTICE_MIN_DAYS", "3")),
+    "SUSPENSION_NOTICE_MAX_DAYS": int(os.environ.get("GRIDKAM_SUSPENSION_NOTICE_MAX_DAYS", "7")),
+    # Days an account manager has to act on a high or severe risk warning.
+    "RISK_WARNING_DAYS": int(os.environ.get("GRIDKAM_RISK_WARNING_DAYS", "5")),
 }

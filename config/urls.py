@@ -17,6 +17,8 @@ urlpatterns = [
     path("", include("gridkam.tariffs.urls")),
     path("org/", include("gridkam.core.urls")),
     path("metering/", include("gridkam.metering.urls")),
+    path("billing/", include("gridkam.billing.urls")),
+    path("tasks/", include("gridkam.engagement.urls")),
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

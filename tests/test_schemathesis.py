@@ -22,6 +22,10 @@ from rest_framework.authtoken.models import Token
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from config.wsgi import application
+from gridkam.billing.billrun import bill_run, bills_issue
+from gridkam.billing.dunning import step_take
+from gridkam.billing.ledger import payment_record
+from gridkam.billing.models import Bill, BillRun, DunningCase, Payment
 from gridkam.core.testing import personas
 from gridkam.customers.models import Contact, ElectricityAccount, MeteringPoint, TierRule
 from gridkam.tariffs.models import MonthlyUsage
@@ -40,6 +44,10 @@ ID_SOURCES = {
     "/api/v1/teams/": lambda p: list(Team.objects.values_list("pk", flat=True)),
     "/api/v1/users/": lambda p: [p.manager.pk, p.supervisor.pk, p.outsider.pk],
     "/api/v1/monthly-usage/": lambda p: list(MonthlyUsage.objects.values_list("pk", flat=True)),
+    "/api/v1/bills/": lambda p: list(Bill.objects.values_list("pk", flat=True)),
+    "/api/v1/bill-runs/": lambda p: list(BillRun.objects.values_list("pk", flat=True)),
+    "/api/v1/payments/": lambda p: list(Payment.objects.values_list("pk", flat=True)),
+    "/api/v1/dunning-cases/": lambda p: list(DunningCase.objects.values_list("pk", flat=True)),
 }
 
 INDUSTRY_CODES = ["C", "C31", "C311", "D44", "c3110"]
@@ -73,6 +81,19 @@ def api_data(db) -> ApiData:
                 "flat_kwh": Decimal("150000"),
             },
         )
+    # Billing: a month issued and part paid, overdue with a reminder, and the next month's drafts.
+    bill_run(period="2025-05", user=p.admin)
+    bills_issue(period="2025-05", user=p.admin, issue_date=dt.date(2025, 6, 1))
+    payment_record(
+        account=account,
+        kind="payment",
+        method="counter",
+        amount="1000.00",
+        received_on=dt.date(2025, 6, 20),
+        user=p.admin,
+    )
+    step_take(account=account, kind="reminder", user=p.admin, done_on=dt.date(2025, 7, 1))
+    bill_run(period="2025-06", user=p.admin)
     return ApiData(
         token=Token.objects.get_or_create(user=p.admin)[0].key,
         ids={prefix: source(p) or [1] for prefix, source in ID_SOURCES.items()},

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import ProtectedError, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import Style, lazy_pinyin
@@ -208,8 +208,15 @@ def portfolio_reassign(*, customers: Iterable[Customer], role: str, user, reason
 def customer_delete(*, customer: Customer) -> None:
     """Remove a customer entered by mistake, with what it owns (accounts, metering points, contacts,
     team assignments, portal users). Its subsidiaries stay, without a group parent; the change
-    history keeps a record of every deleted row."""
-    customer.delete()
+    history keeps a record of every deleted row. Refused (``ValidationError``, nothing deleted) when
+    records that must be kept hold on to its accounts: bills, payments, dunning cases."""
+    try:
+        with transaction.atomic():
+            customer.delete()
+    except ProtectedError:
+        raise ValidationError(
+            _("The customer's accounts have bills, payments or dunning records, which are kept: it cannot be deleted.")
+        ) from None
 
 
 @transaction.atomic

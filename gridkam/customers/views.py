@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
+from gridkam.billing.summary import customer_billing_accounts
 from gridkam.core.views import FilteredListView
 from gridkam.metering.load_views import curve_options
 from gridkam.metering.watch import accounts_with_load, anomalies_in, default_as_of
@@ -76,6 +78,8 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             can_edit=Customer.objects.editable_by(user).filter(pk=customer.pk).exists(),
         )
         context.update(self.load_context(customer, user))
+        today = timezone.localdate()
+        context["billing_accounts"] = customer_billing_accounts(customer=customer, user=user, today=today)
         # Tier overrides and team changes are the supervisor's (gridkam.users.permissions).
         context["can_manage"] = context["can_edit"] and manages_portfolios(user)
         if context["can_manage"]:

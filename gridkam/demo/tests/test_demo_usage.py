@@ -43,7 +43,9 @@ def seed(*args: str) -> dict:
     out = io.StringIO()
     # Interval data has a test of its own (test_demo_readings.py); a year of it per call would be slow here.
     readings = () if "--readings-accounts" in args else ("--readings-accounts", "0")
-    call_command("seed_demo", *args, *readings, "--json", stdout=out, stderr=io.StringIO())
+    # Likewise the bill history (test_demo_billing.py).
+    billing = () if "--billing-months" in args else ("--billing-months", "0")
+    call_command("seed_demo", *args, *readings, *billing, "--json", stdout=out, stderr=io.StringIO())
     return json.loads(out.getvalue())
 
 

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from gridkam.customers.models import Customer
+from gridkam.demo.billing import DEFAULT_BILL_MONTHS, demo_billing_load
 from gridkam.demo.readings import DEFAULT_READINGS_ACCOUNTS, demo_readings_load
 from gridkam.demo.services import demo_seed
 from gridkam.demo.usage import DEFAULT_MONTHS
@@ -41,6 +42,13 @@ class Command(BaseCommand):
             help=f"Accounts given a year of 15-minute readings ending yesterday, from the steel plant's curve "
             f"(default {DEFAULT_READINGS_ACCOUNTS}; 0 = none).",
         )
+        parser.add_argument(
+            "--billing-months",
+            type=int,
+            default=DEFAULT_BILL_MONTHS,
+            help=f"Months of bills and payments, billed from the quantities by the bill run (default "
+            f"{DEFAULT_BILL_MONTHS}; 0 = none).",
+        )
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if the database already has customers.")
         parser.add_argument("--json", action="store_true", help="Print a JSON summary on stdout.")
 
@@ -54,6 +62,8 @@ class Command(BaseCommand):
             raise CommandError("--usage-months cannot be negative.", returncode=2)
         if options["readings_accounts"] < 0:
             raise CommandError("--readings-accounts cannot be negative.", returncode=2)
+        if options["billing_months"] < 0:
+            raise CommandError("--billing-months cannot be negative.", returncode=2)
         if options["if_empty"] and Customer.objects.exists():
             summary = {"skipped": True, "reason": "customers exist", "customers": Customer.objects.count()}
             if as_json:
@@ -73,6 +83,9 @@ class Command(BaseCommand):
         if verbosity and not as_json and options["readings_accounts"]:
             self.stderr.write("Loading a year of 15-minute readings for the largest accounts…")
         summary["readings"] = demo_readings_load(accounts=options["readings_accounts"])
+        if verbosity and not as_json and options["billing_months"]:
+            self.stderr.write("Billing the months, recording payments and scoring risk…")
+        summary["billing"] = demo_billing_load(months=options["billing_months"], seed=options["seed"])
         if as_json:
             self._print_json(summary)
         elif verbosity:
@@ -103,4 +116,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Interval data: a year of readings for {readings['accounts']} accounts ({readings['readings']})."
         )
+        billing = summary["billing"]
+        if billing["months"]:
+            self.stdout.write(
+                f"Billing: {billing['bills']} bills over {billing['months']} months, {billing['payments']} payments; "
+                f"heading into default: {billing['heading_into_default']}; risk levels today: {billing['risk_levels']}."
+            )
         self.stdout.write("Logins: python manage.py demo_logins")
