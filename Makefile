@@ -24,6 +24,7 @@ migrate: install
 run: migrate
 	$(RUN_ENV) $(PY) manage.py collectstatic --no-input --verbosity 0
 	$(RUN_ENV) $(PY) manage.py load_sample_tariffs
+	$(RUN_ENV) $(PY) manage.py load_statutory_days
 	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
 	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)

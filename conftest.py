@@ -47,6 +47,17 @@ def _test_settings(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def _working_day_cache():
+    # The working-day calendar caches years in the process; a test's statutory days go away with its rolled-back
+    # transaction, and must not be seen by the next test.
+    from gridkam.core import workdays
+
+    workdays.cache_clear()
+    yield
+    workdays.cache_clear()
+
+
 def pytest_collection_modifyitems(items):
     """Run tests that flush the database (live server, transactional) after all the others.
 

@@ -304,4 +304,10 @@ GRIDKAM = {
     "SUSPENSION_NOTICE_MAX_DAYS": int(os.environ.get("GRIDKAM_SUSPENSION_NOTICE_MAX_DAYS", "7")),
     # Days an account manager has to act on a high or severe risk warning.
     "RISK_WARNING_DAYS": int(os.environ.get("GRIDKAM_RISK_WARNING_DAYS", "5")),
+    # --- Working-day calendar and SLA clocks (gridkam/core/workdays.py, clocks.py) ---
+    # Working hours of a working day, local time (TIME_ZONE): the periods a "working" SLA clock counts.
+    # GRIDKAM_WORKING_HOURS="08:30-12:00,13:30-17:30" replaces them.
+    "WORKING_HOURS": [
+        tuple(period.split("-", 1)) for period in env_list("GRIDKAM_WORKING_HOURS", "08:30-12:00,13:30-17:30")
+    ],
 }

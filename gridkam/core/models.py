@@ -1,4 +1,4 @@
-"""The organisation tree every visibility rule hangs on."""
+"""The organisation tree every visibility rule hangs on, and the statutory days of the working-day calendar."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .choices import OrgUnitKind
+from .choices import OrgUnitKind, StatutoryDaySource
 
 
 class OrgUnitQuerySet(models.QuerySet):
@@ -72,3 +72,45 @@ class OrgUnit(models.Model):
             raise ValidationError({"code": _("A unit code cannot contain '/'.")})
         if self.parent_id and self.pk and self.parent.path.startswith(self.path or "\x00"):
             raise ValidationError({"parent": _("A unit cannot be placed under itself or one of its sub-units.")})
+
+
+class StatutoryDay(models.Model):
+    """A day on which the State Council's holiday schedule departs from the Monday–Friday week.
+
+    ``working`` True: a make-up working day (调休上班) on a Saturday or Sunday; False: a public holiday
+    (法定节假日 or a day off in lieu), usually on a weekday. Every other day follows the weekday rule
+    (gridkam.core.workdays). Rows come from the chinese-calendar package (``source`` "package",
+    reloaded by ``load_statutory_days``) or are entered by administrators, for a year the package does
+    not know yet or to correct it (``source`` "entered": never overwritten by a load).
+    """
+
+    day = models.DateField(_("day"), unique=True, error_messages={"unique": _("This day is already in the calendar.")})
+    working = models.BooleanField(
+        _("working day"),
+        default=False,
+        help_text=_("Ticked: a make-up working day on a weekend. Unticked: a public holiday."),
+    )
+    name = models.CharField(_("name"), max_length=100, blank=True, help_text=_("The holiday, e.g. 春节."))
+    source = models.CharField(
+        _("source"), max_length=10, choices=StatutoryDaySource.choices, default=StatutoryDaySource.ENTERED
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("statutory day")
+        verbose_name_plural = _("statutory days")
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        kind = _("working day") if self.working else _("holiday")
+        return f"{self.day:%Y-%m-%d} {self.name or kind}"
+
+    def clean(self) -> None:
+        # A weekday is a working day anyway: a "make-up working day" there would be a typo for a holiday.
+        if self.working and self.day and self.day.weekday() < 5:
+            raise ValidationError(
+                {
+                    "working": _("%(day)s is a weekday: only a Saturday or Sunday can be a make-up working day.")
+                    % {"day": self.day.isoformat()}
+                }
+            )

@@ -6,8 +6,9 @@ generator's output is valid by construction (tests run ``full_clean`` over a who
 per-row service validation is not repeated here, but tiers come from the configured tier rules
 exactly as ``customer_save`` computes them.
 
-The sample tariffs are loaded first, each account is put on the one for its voltage, and usage.py
-adds months of quantities per account, so bills and the cost advisor have something to work on.
+The sample tariffs and the statutory days (holidays, make-up working days) are loaded first, each
+account is put on the tariff for its voltage, and usage.py adds months of quantities per account, so
+bills and the cost advisor have something to work on.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from gridkam.core.models import OrgUnit
-from gridkam.core.services import org_unit_create
+from gridkam.core.services import org_unit_create, statutory_days_load
 from gridkam.customers.choices import TIER_RANK, AccountStatus
 from gridkam.customers.models import (
     AccountAssignment,
@@ -246,6 +247,8 @@ def demo_seed(
             _("Industries %(codes)s are missing: run the migrations first.") % {"codes": ", ".join(sorted(missing))}
         )
     _sample_tariffs()
+    # Time limits and SLA clocks count working days: the holidays and make-up days the package knows.
+    statutory_days_load()
 
     bar = progress(total=accounts, desc="generating", unit="customer")
     data = generate(accounts=accounts, seed=seed, taken=_taken(), progress=bar.update)
