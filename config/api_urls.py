@@ -13,6 +13,7 @@ from gridkam.billing.api.urls import register as register_billing
 from gridkam.core.api_views import register as register_core
 from gridkam.customers.api.views import register as register_customers
 from gridkam.metering.api.imports import register as register_metering_imports
+from gridkam.servicedesk.api.urls import register as register_servicedesk
 from gridkam.tariffs.api.views import register as register_tariffs
 from gridkam.users.api import MeView, TokenView
 from gridkam.users.api import register as register_users
@@ -24,6 +25,7 @@ register_customers(router)
 register_tariffs(router)
 register_metering_imports(router)
 register_billing(router)
+register_servicedesk(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -34,5 +36,6 @@ urlpatterns = [
     path("", include("gridkam.tariffs.api.urls")),
     path("", include("gridkam.metering.api.urls")),
     path("", include("gridkam.billing.api.urls")),
+    path("", include("gridkam.servicedesk.api.urls")),
     path("", include(router.urls)),
 ]

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "gridkam.metering",
     "gridkam.billing",
     "gridkam.engagement",
+    "gridkam.servicedesk",
     "gridkam.dashboard",
     "gridkam.demo",
 ]
@@ -202,6 +203,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # Periodic jobs, for a `celery -A config beat` process next to the workers (docs/operations.md).
 CELERY_BEAT_SCHEDULE = {
     "billing-risk-score-nightly": {"task": "billing.risk_score_all", "schedule": crontab(hour=2, minute=30)},
+    "servicedesk-sla-sweep": {"task": "servicedesk.sla_sweep", "schedule": crontab(minute="*/5")},
 }
 
 # Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the
@@ -257,6 +259,7 @@ SPECTACULAR_SETTINGS = {
         "DunningStepKindEnum": "gridkam.billing.choices.DunningStepKind",
         "ImportKindEnum": "gridkam.billing.choices.ImportKind",
         "RiskLevelEnum": "gridkam.billing.choices.RiskLevel",
+        "ServiceRequestStatusEnum": "gridkam.servicedesk.choices.RequestStatus",
     },
 }
 
@@ -302,6 +305,13 @@ GRIDKAM = {
     },
     "SUSPENSION_NOTICE_MIN_DAYS": int(os.environ.get("GRIDKAM_SUSPENSION_NOTICE_MIN_DAYS", "3")),
     "SUSPENSION_NOTICE_MAX_DAYS": int(os.environ.get("GRIDKAM_SUSPENSION_NOTICE_MAX_DAYS", "7")),
+    # --- Service desk (docs/servicedesk.md) ---
+    # A resolved or closed request may be reopened for this many days.
+    "REQUEST_REOPEN_DAYS": int(os.environ.get("GRIDKAM_REQUEST_REOPEN_DAYS", "7")),
+    # Attachments of requests: images and PDF, at most this many MB each.
+    "REQUEST_ATTACHMENT_MAX_MB": int(os.environ.get("GRIDKAM_REQUEST_ATTACHMENT_MAX_MB", "10")),
+    # The assignee is warned when this share of an SLA target has run.
+    "SLA_WARN_SHARE": float(os.environ.get("GRIDKAM_SLA_WARN_SHARE", "0.8")),
     # Days an account manager has to act on a high or severe risk warning.
     "RISK_WARNING_DAYS": int(os.environ.get("GRIDKAM_RISK_WARNING_DAYS", "5")),
     # --- Working-day calendar and SLA clocks (gridkam/core/workdays.py, clocks.py) ---

@@ -19,6 +19,7 @@ urlpatterns = [
     path("metering/", include("gridkam.metering.urls")),
     path("billing/", include("gridkam.billing.urls")),
     path("tasks/", include("gridkam.engagement.urls")),
+    path("service/", include("gridkam.servicedesk.urls")),
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

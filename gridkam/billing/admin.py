@@ -4,6 +4,8 @@ the services (bill runs, issuing, credit notes, payment recording, dunning steps
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from gridkam.core.admin import ReadOnlyAdmin
+
 from .models import (
     Allocation,
     Bill,
@@ -18,17 +20,6 @@ from .models import (
     RiskScorecard,
     RiskWarning,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class BillLineInline(admin.TabularInline):

@@ -12,6 +12,20 @@ from .models import OrgUnit, StatutoryDay
 from .services import org_unit_save, statutory_day_save
 from .workdays import calendar_coverage
 
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that change only through their services (bills, payments, requests): the admin shows them."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 # The State Council publishes next year's schedule around November; from then on its absence is worth a warning.
 NEXT_YEAR_WARNING_MONTH = 11
 

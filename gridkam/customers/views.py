@@ -13,6 +13,7 @@ from gridkam.billing.summary import customer_billing_accounts
 from gridkam.core.views import FilteredListView
 from gridkam.metering.load_views import curve_options
 from gridkam.metering.watch import accounts_with_load, anomalies_in, default_as_of
+from gridkam.servicedesk.selectors import customer_requests_recent
 from gridkam.users.permissions import manages_portfolios
 
 from . import selectors
@@ -80,6 +81,7 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
         context.update(self.load_context(customer, user))
         today = timezone.localdate()
         context["billing_accounts"] = customer_billing_accounts(customer=customer, user=user, today=today)
+        context["service_requests"] = customer_requests_recent(customer, user)
         # Tier overrides and team changes are the supervisor's (gridkam.users.permissions).
         context["can_manage"] = context["can_edit"] and manages_portfolios(user)
         if context["can_manage"]:

@@ -41,6 +41,7 @@ from gridkam.customers.models import (
 )
 from gridkam.customers.rules import supply_gaps, tier_for
 from gridkam.customers.services import pinyin_initials, tier_thresholds
+from gridkam.servicedesk.sla import sla_policies_load
 from gridkam.tariffs.choices import UsageSource
 from gridkam.tariffs.models import MonthlyUsage, TariffVersion
 from gridkam.tariffs.services import sample_tariffs_load
@@ -247,8 +248,10 @@ def demo_seed(
             _("Industries %(codes)s are missing: run the migrations first.") % {"codes": ", ".join(sorted(missing))}
         )
     _sample_tariffs()
-    # Time limits and SLA clocks count working days: the holidays and make-up days the package knows.
+    # Time limits and SLA clocks count working days: the holidays and make-up days the package knows; the
+    # service desk's default SLA policies.
     statutory_days_load()
+    sla_policies_load()
 
     bar = progress(total=accounts, desc="generating", unit="customer")
     data = generate(accounts=accounts, seed=seed, taken=_taken(), progress=bar.update)

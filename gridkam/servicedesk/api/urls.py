@@ -1,0 +1,13 @@
+"""Service desk API under /api/v1/: each part registers its viewsets and adds its own paths."""
+
+from . import requests, sla
+
+PARTS = (requests, sla)
+
+
+def register(router) -> None:
+    for part in PARTS:
+        part.register(router)
+
+
+urlpatterns = [pattern for part in PARTS for pattern in part.urlpatterns]

@@ -1,0 +1,13 @@
+"""Background jobs of the service desk. Without a broker (CELERY_BROKER_URL unset) they run eagerly."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .sla import sla_sweep
+
+
+@shared_task(name="servicedesk.sla_sweep")
+def sla_sweep_task() -> dict:
+    """The periodic SLA job (CELERY_BEAT_SCHEDULE: every 5 minutes): warnings, breaches, escalations."""
+    return sla_sweep()
