@@ -204,6 +204,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "billing-risk-score-nightly": {"task": "billing.risk_score_all", "schedule": crontab(hour=2, minute=30)},
     "servicedesk-sla-sweep": {"task": "servicedesk.sla_sweep", "schedule": crontab(minute="*/5")},
+    "servicedesk-appointment-reminders": {
+        "task": "servicedesk.appointment_reminders",
+        "schedule": crontab(minute=5),
+    },
 }
 
 # Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the

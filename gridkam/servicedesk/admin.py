@@ -60,3 +60,31 @@ class SlaPolicyAdmin(SimpleHistoryAdmin):
         "resolution_minutes",
     ]
     list_filter = ["tier", "request_type", "priority", "clock"]
+
+
+# --- VIP desk: halls, desks and opening hours are managed here by supervisors and administrators ---
+
+from .models import Appointment, Desk, OpeningHours, ServiceHall  # noqa: E402
+
+
+class DeskInline(admin.TabularInline):
+    model = Desk
+    extra = 1
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 1
+
+
+@admin.register(ServiceHall)
+class ServiceHallAdmin(admin.ModelAdmin):
+    list_display = ["name", "org_unit", "address", "phone"]
+    search_fields = ["name", "address"]
+    inlines = [DeskInline, OpeningHoursInline]
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(ReadOnlyAdmin):
+    list_display = ["starts_at", "desk", "customer", "status"]
+    list_filter = ["status"]

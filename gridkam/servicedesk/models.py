@@ -268,3 +268,139 @@ class RequestAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- VIP desk appointments (营业厅专席, issue 6 item 3; services in appointments.py) ---
+
+
+class ServiceHall(models.Model):
+    """A service hall (营业厅) of an org unit with VIP desks for key accounts."""
+
+    name = models.CharField(_("name"), max_length=100)
+    org_unit = models.ForeignKey(
+        "core.OrgUnit", verbose_name=_("org unit"), on_delete=models.PROTECT, related_name="service_halls"
+    )
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("service hall")
+        verbose_name_plural = _("service halls")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Desk(models.Model):
+    hall = models.ForeignKey(
+        ServiceHall, verbose_name=_("service hall"), on_delete=models.CASCADE, related_name="desks"
+    )
+    name = models.CharField(_("name"), max_length=60)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("VIP desk")
+        verbose_name_plural = _("VIP desks")
+        ordering = ["hall", "name", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.hall.name} {self.name}"
+
+
+class OpeningHours(models.Model):
+    """Opening hours of a hall on one weekday (0 Monday … 6 Sunday); several rows a day for a lunch break."""
+
+    hall = models.ForeignKey(
+        ServiceHall, verbose_name=_("service hall"), on_delete=models.CASCADE, related_name="opening_hours"
+    )
+    WEEKDAYS = [
+        (0, _("Monday")),
+        (1, _("Tuesday")),
+        (2, _("Wednesday")),
+        (3, _("Thursday")),
+        (4, _("Friday")),
+        (5, _("Saturday")),
+        (6, _("Sunday")),
+    ]
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=WEEKDAYS)
+    opens = models.TimeField(_("opens"))
+    closes = models.TimeField(_("closes"))
+
+    class Meta:
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+        ordering = ["hall", "weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="opening_hours_weekday_0_6"),
+            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="opening_hours_closes_after"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hall_id} {self.weekday} {self.opens}–{self.closes}"
+
+
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", _("booked")
+    COMPLETED = "completed", _("completed")
+    NO_SHOW = "no_show", _("no show")
+    CANCELLED = "cancelled", _("cancelled")
+
+
+class Appointment(models.Model):
+    desk = models.ForeignKey(Desk, verbose_name=_("desk"), on_delete=models.PROTECT, related_name="appointments")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="appointments"
+    )
+    account = models.ForeignKey(
+        ElectricityAccount,
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="appointments",
+    )
+    contact_name = models.CharField(_("contact"), max_length=60, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    topic = models.CharField(_("purpose"), max_length=200)
+    status = models.CharField(
+        _("status"), max_length=12, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("booked by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    service_request = models.ForeignKey(
+        ServiceRequest,
+        verbose_name=_("service request"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="appointments",
+    )
+    reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = RelatedToCustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(fields=["desk", "starts_at"], name="appointment_desk_start"),
+            models.Index(fields=["status", "starts_at"], name="appointment_status_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="appointment_ends_after")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.desk_id} {self.starts_at}"

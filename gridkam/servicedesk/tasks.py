@@ -11,3 +11,11 @@ from .sla import sla_sweep
 def sla_sweep_task() -> dict:
     """The periodic SLA job (CELERY_BEAT_SCHEDULE: every 5 minutes): warnings, breaches, escalations."""
     return sla_sweep()
+
+
+@shared_task(name="servicedesk.appointment_reminders")
+def appointment_reminders_task() -> dict:
+    """Hourly (CELERY_BEAT_SCHEDULE): reminder tasks for the VIP desk appointments of the next 24 hours."""
+    from .appointments import appointment_reminders_send
+
+    return appointment_reminders_send()

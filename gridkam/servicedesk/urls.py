@@ -7,4 +7,5 @@ app_name = "servicedesk"
 urlpatterns = [
     path("", include("gridkam.servicedesk.urls_requests")),
     path("", include("gridkam.servicedesk.urls_sla")),
+    path("", include("gridkam.servicedesk.urls_appointments")),
 ]

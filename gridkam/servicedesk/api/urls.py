@@ -1,8 +1,8 @@
 """Service desk API under /api/v1/: each part registers its viewsets and adds its own paths."""
 
-from . import requests, sla
+from . import appointments, requests, sla
 
-PARTS = (requests, sla)
+PARTS = (requests, sla, appointments)
 
 
 def register(router) -> None:
