@@ -1,5 +1,6 @@
 """Background jobs of the bill run. Without a broker (CELERY_BROKER_URL unset) they run eagerly, in the process
-that queues them. The fee-recovery risk jobs live in ``risk_tasks``.
+that queues them. The fee-recovery risk jobs live in ``risk_tasks``, which the app
+config imports when Django starts (workers included).
 
 A run is one start task, which lists the accounts and sends one chunk task per GRIDKAM["BILL_RUN_CHUNK"]
 accounts; each chunk commits on its own and adds its counts to the run row, and the last one to finish marks the
@@ -27,8 +28,3 @@ def bill_run_chunk_task(run_id: int, account_ids: list[int], user_id: int | None
     if result is None:
         return None
     return {"created": result.created, "replaced": result.replaced, "skipped": len(result.skipped)}
-
-
-# Celery's autodiscovery imports each app's "tasks" module only: importing the risk part's module here registers
-# its jobs with the workers (and the beat schedule's names with them).
-from . import risk_tasks  # noqa: E402, F401
