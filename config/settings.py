@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridkam.core.middleware.RejectNulMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -229,6 +230,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "gridkam.core.parsers.NulSafeJSONParser",
+        "gridkam.core.parsers.NulSafeFormParser",
+        "gridkam.core.parsers.NulSafeMultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "gridkam.core.api.Pagination",
     "PAGE_SIZE": 50,

@@ -19,12 +19,12 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gridkam.core.api import Pagination, validation_error_response
 from gridkam.core.api_views import SafeLookupMixin
+from gridkam.core.parsers import NulSafeFormParser, NulSafeMultiPartParser
 
 from ..choices import ImportKind
 from ..import_views import ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES
@@ -94,7 +94,7 @@ class BillingImportRequestSerializer(serializers.Serializer):
 class BillingImportViewSet(SafeLookupMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = BillingImportSerializer
     permission_classes = [DoesBilling]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [NulSafeMultiPartParser, NulSafeFormParser]
     filter_backends: list = []
 
     def get_queryset(self):

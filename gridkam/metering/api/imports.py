@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from gridkam.core.api_views import DEFAULT_FILTER_BACKENDS, IsStaff, IsSupervisorOrAdministrator, SafeLookupMixin
+from gridkam.core.parsers import NulSafeFormParser, NulSafeMultiPartParser
 
 from .. import selectors
 from ..choices import FailureReason, FileFormat, ImportPhase
@@ -180,7 +180,7 @@ class ImportBatchViewSet(SafeLookupMixin, mixins.ListModelMixin, mixins.Retrieve
     filter_backends = DEFAULT_FILTER_BACKENDS
     filterset_class = ImportBatchFilterSet
     # Files come as multipart; rollback has no body.
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [NulSafeMultiPartParser, NulSafeFormParser]
     ordering_fields = ["created_at", "file_name", "status", "rows", "rejected_count"]
     ordering = ["-created_at"]
 

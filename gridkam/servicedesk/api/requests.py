@@ -16,11 +16,11 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from gridkam.core.api_views import DEFAULT_FILTER_BACKENDS, SafeLookupMixin, ScopedPrimaryKeyRelatedField
+from gridkam.core.parsers import PARSERS
 from gridkam.customers.models import Customer, ElectricityAccount, MeteringPoint
 from gridkam.users.models import User
 
@@ -30,8 +30,6 @@ from ..filters import RequestFilterSet
 from ..models import RequestAttachment, RequestEvent, ServiceRequest
 from ..permissions import IsStaffUser, can_act
 from ..selectors import PRIORITY_RANK, request_events, requests_visible
-
-PARSERS = [JSONParser, MultiPartParser, FormParser]
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
