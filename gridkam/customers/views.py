@@ -11,6 +11,7 @@ from django.views.generic import TemplateView
 
 from gridkam.billing.summary import customer_billing_accounts
 from gridkam.core.views import FilteredListView
+from gridkam.engagement.plans import customer_plan_summary
 from gridkam.metering.load_views import curve_options
 from gridkam.metering.watch import accounts_with_load, anomalies_in, default_as_of
 from gridkam.servicedesk.selectors import customer_requests_recent
@@ -82,6 +83,10 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
         today = timezone.localdate()
         context["billing_accounts"] = customer_billing_accounts(customer=customer, user=user, today=today)
         context["service_requests"] = customer_requests_recent(customer, user)
+        # This year's service plan in numbers (one query; staff only: plans are internal).
+        context["service_plan"] = (
+            None if user.is_customer_user else customer_plan_summary(customer=customer, year=today.year, today=today)
+        )
         # Tier overrides and team changes are the supervisor's (gridkam.users.permissions).
         context["can_manage"] = context["can_edit"] and manages_portfolios(user)
         if context["can_manage"]:
