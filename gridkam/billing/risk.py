@@ -50,7 +50,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gridkam.customers.choices import AccountStatus, AssignmentRole
-from gridkam.customers.models import AccountAssignment, ElectricityAccount
+from gridkam.customers.models import AccountAssignment, Customer, ElectricityAccount
 from gridkam.tariffs.models import MonthlyUsage
 
 from .choices import RISK_LEVEL_ORDER, BillKind, BillStatus, RiskLevel
@@ -495,7 +495,9 @@ def _scores_write(day: datetime.date, rows: list[tuple], progress: Callable[[int
 
 def _warnings_raise(scores: Scores, entering: list[int], levels: list[str], today: datetime.date, user=None) -> int:
     """Warnings and tasks for the accounts entering high or severe, skipping those already warned for the day."""
+    from gridkam.engagement.choices import NotificationEvent
     from gridkam.engagement.models import Task
+    from gridkam.engagement.notifications import notify_many
 
     account_ids = [int(scores.account_ids[i]) for i in entering]
     warned = set(
@@ -533,6 +535,25 @@ def _warnings_raise(scores: Scores, entering: list[int], levels: list[str], toda
                 )
             )
     Task.objects.bulk_create(tasks, batch_size=BATCH)
+    # The manager hears of it also in the app and by e-mail (after commit); raised by the scoring, no actor.
+    customer_names = dict(
+        Customer.objects.filter(pk__in={task.customer_id for task in tasks}).values_list("pk", "name")
+    )
+    notify_many(
+        (
+            task.assignee_id,
+            NotificationEvent.RISK_WARNING,
+            {
+                "account": scores.extra["number"][i],
+                "customer": customer_names.get(task.customer_id, ""),
+                "level": level_labels[levels[i]],
+                "score": f"{scores.score[i]:.1f}",
+                "due": due.isoformat(),
+            },
+            task.link,
+        )
+        for i, task in zip(rows, tasks, strict=True)
+    )
     RiskWarning.objects.bulk_create(
         [
             RiskWarning(

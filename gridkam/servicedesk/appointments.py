@@ -34,7 +34,9 @@ from django.utils.translation import gettext as _
 from gridkam.core.workdays import is_working_day
 from gridkam.customers.choices import AssignmentRole
 from gridkam.customers.models import AccountAssignment, Customer, ElectricityAccount
+from gridkam.engagement.choices import NotificationEvent
 from gridkam.engagement.models import Task
+from gridkam.engagement.notifications import notify_many
 
 from .models import Appointment, AppointmentStatus, Desk, OpeningHours, ServiceHall, ServiceRequest
 from .permissions import can_log, is_staff_user, sees_customer
@@ -248,14 +250,24 @@ def appointment_reminders_send(now=None) -> dict:
     now = now or timezone.now()
     with transaction.atomic():
         due = list(
-            Appointment.objects.select_for_update()
+            # Only the appointments are locked, not the customers and halls joined for the notification text.
+            Appointment.objects.select_for_update(of=("self",))
             .filter(
                 status=AppointmentStatus.BOOKED,
                 reminded_at__isnull=True,
                 starts_at__gte=now,
                 starts_at__lt=now + dt.timedelta(hours=24),
             )
-            .values("pk", "customer_id", "account_id", "booked_by_id", "starts_at", "topic")
+            .values(
+                "pk",
+                "customer_id",
+                "customer__name",
+                "desk__hall__name",
+                "account_id",
+                "booked_by_id",
+                "starts_at",
+                "topic",
+            )
         )
         if not due:
             return {"appointments": 0, "tasks": 0, "now": now.isoformat()}
@@ -267,13 +279,22 @@ def appointment_reminders_send(now=None) -> dict:
             ).values_list("customer_id", "user_id")
         )
         tasks = []
+        notices = []
         for row in due:
             start = timezone.localtime(row["starts_at"])
             title = _("VIP desk appointment %(when)s: %(topic)s") % {
                 "when": start.strftime("%Y-%m-%d %H:%M"),
                 "topic": row["topic"],
             }
+            link = reverse("servicedesk:appointment_detail", args=[row["pk"]])
+            context = {
+                "when": start.strftime("%Y-%m-%d %H:%M"),
+                "customer": row["customer__name"],
+                "hall": row["desk__hall__name"],
+                "topic": row["topic"],
+            }
             for assignee_id in dict.fromkeys(filter(None, (managers.get(row["customer_id"]), row["booked_by_id"]))):
+                notices.append((assignee_id, NotificationEvent.APPOINTMENT_REMINDER, context, link))
                 tasks.append(
                     Task(
                         title=title[:200],
@@ -283,10 +304,11 @@ def appointment_reminders_send(now=None) -> dict:
                         assignee_id=assignee_id,
                         due_date=start.date(),
                         source=REMINDER_SOURCE,
-                        link=reverse("servicedesk:appointment_detail", args=[row["pk"]]),
+                        link=link,
                     )
                 )
         Task.objects.bulk_create(tasks)
+        notify_many(notices)
         Appointment.objects.filter(pk__in=[row["pk"] for row in due]).update(reminded_at=now)
     return {"appointments": len(due), "tasks": len(tasks), "now": now.isoformat()}
 

@@ -17,11 +17,14 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridkam.customers.choices import AssignmentRole
 from gridkam.customers.models import AccountAssignment, Customer
+from gridkam.engagement.choices import NotificationEvent
+from gridkam.engagement.notifications import notify
 
 from .choices import EventKind, RequestStatus, RequestType
 from .models import RequestAttachment, RequestEvent, RequestPause, ServiceRequest
@@ -161,6 +164,20 @@ def _attachments_save(request, event, checked, *, user, internal: bool) -> list[
     return saved
 
 
+def _notify_holder(request, event: str, to_user, *, user, reason: str = "", previous=None) -> None:
+    """Tell the new holder of the request (not when they did it themselves); sent after commit."""
+    context = {
+        "number": request.number,
+        "title": request.title,
+        "customer": request.customer.name,
+        "by": _user_label(user),
+        "reason": reason,
+        "previous": _user_label(previous),
+    }
+    link = reverse("servicedesk:request_detail", args=[request.pk])
+    notify(recipients=[to_user], event=event, context=context, link=link, actor=user)
+
+
 def account_team(customer: Customer) -> dict[str, object]:
     """The customer's current account team: {role: user}."""
     rows = AccountAssignment.objects.filter(customer=customer, end_date__isnull=True).select_related("user")
@@ -272,6 +289,7 @@ def request_create(
                 now=now,
                 data={"to": assignee.pk, "to_name": _user_label(assignee), "routed": True},
             )
+            _notify_holder(request, NotificationEvent.REQUEST_ASSIGNED, assignee, user=user)
     return request
 
 
@@ -312,6 +330,8 @@ def request_assign(*, request: ServiceRequest, assignee, user, reason: str = "",
                 "reason": reason,
             },
         )
+        if previous is None or previous.pk != assignee.pk:
+            _notify_holder(request, NotificationEvent.REQUEST_ASSIGNED, assignee, user=user, reason=reason)
     return request
 
 
@@ -351,6 +371,9 @@ def request_handover(*, request: ServiceRequest, to_user, user, reason: str, now
                 "to_name": _user_label(to_user),
                 "reason": reason.strip(),
             },
+        )
+        _notify_holder(
+            request, NotificationEvent.REQUEST_HANDOVER, to_user, user=user, reason=reason.strip(), previous=previous
         )
     return request
 

@@ -21,13 +21,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from simple_history.utils import bulk_create_with_history
 
 from gridkam.core import clocks
 from gridkam.core.choices import ClockKind
 from gridkam.customers.choices import Tier
+from gridkam.engagement.choices import NotificationEvent
 from gridkam.engagement.models import Task
+from gridkam.engagement.notifications import notify_many
 from gridkam.users.choices import Role
 from gridkam.users.models import User
 
@@ -41,6 +43,9 @@ MIN_TARGET_MINUTES = 5
 # Level 2 follows level 1 after half the resolution target in wall minutes, at least this.
 MIN_ESCALATION_MINUTES = 30
 BATCH = 2000
+# Who an escalation goes to, in its notification.
+LEAD_ROLE = gettext_lazy("the team lead")
+SUPERVISOR_ROLE = gettext_lazy("the supervisor")
 
 # target -> (minutes field of the policy, due, warn, met, warned flag, breached flag) on the request.
 TARGETS = (SlaTarget.RESPONSE, SlaTarget.ONSITE, SlaTarget.RESOLUTION)
@@ -384,6 +389,7 @@ SWEEP_VALUES = (
     "number",
     "title",
     "customer_id",
+    "customer__name",
     "account_id",
     "assignee_id",
     "team__lead_id",
@@ -391,6 +397,27 @@ SWEEP_VALUES = (
     "sla_policy__resolution_minutes",
     "escalation_level",
 )
+
+
+def _notice(row: dict, recipient_id: int, event: str, target: str, due: str, role=None) -> tuple:
+    """A notification item (``notify_many``) of the sweep; labels stay lazy, rendered in the message language."""
+    context = {
+        "number": row["number"],
+        "title": row["title"],
+        "customer": row["customer__name"],
+        "target": SlaTarget(target).label,
+        "due": due,
+    }
+    if role is not None:
+        context["role"] = role
+    return (recipient_id, event, context, _link(row["pk"]))
+
+
+def _due_text(moment: dt.datetime | None, zone: dt.tzinfo | None = None) -> str:
+    """Local time for people; the sweep passes the zone (looked up once, not per row)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone or timezone.get_current_timezone()).strftime("%Y-%m-%d %H:%M")
 
 
 def _open_running():
@@ -409,6 +436,8 @@ def sla_sweep(*, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     events: list[RequestEvent] = []
     tasks: list[Task] = []
+    notices: list[tuple] = []
+    zone = timezone.get_current_timezone()
     summary = {"warned": 0, "breached": 0, "escalated_lead": 0, "escalated_supervisor": 0, "tasks": 0}
     supervisors: list[tuple[str, int]] | None = None
     # Requests breached in this sweep: pk -> (row, first target breached).
@@ -424,10 +453,8 @@ def sla_sweep(*, now: dt.datetime | None = None) -> dict:
             ).values(*SWEEP_VALUES, due_at=F(due_field(target)))
         )
         for row in rows:
-            body = _("%(target)s is due at %(due)s.") % {
-                "target": label,
-                "due": timezone.localtime(row["due_at"]).strftime("%Y-%m-%d %H:%M"),
-            }
+            due_text = _due_text(row["due_at"], zone)
+            body = _("%(target)s is due at %(due)s.") % {"target": label, "due": due_text}
             events.append(
                 _event(row, EventKind.SLA_WARNING, now, body, target=target, level=0, to_user=row["assignee_id"])
             )
@@ -443,6 +470,7 @@ def sla_sweep(*, now: dt.datetime | None = None) -> dict:
                         source="sla_warning",
                     )
                 )
+                notices.append(_notice(row, row["assignee_id"], NotificationEvent.SLA_WARNING, target, due_text))
         _update_flag([row["pk"] for row in rows], **{warned_field(target): True})
         summary["warned"] += len(rows)
 
@@ -477,6 +505,9 @@ def sla_sweep(*, now: dt.datetime | None = None) -> dict:
         title = _("SLA breached: %(number)s %(target)s") % {"number": row["number"], "target": label}
         tasks.append(_task(row, assignee_id=lead, title=title, due=now, now=now, source="sla_escalation"))
         events.append(_event(row, EventKind.ESCALATION, now, title, target=target, level=1, to_user=lead))
+        notices.append(
+            _notice(row, lead, NotificationEvent.SLA_ESCALATION, target, _due_text(row["due_at"], zone), LEAD_ROLE)
+        )
         resolution = row["sla_policy__resolution_minutes"] or 0
         by_delay[max(MIN_ESCALATION_MINUTES, resolution // 2)].append(row["pk"])
         summary["escalated_lead"] += 1
@@ -487,7 +518,11 @@ def sla_sweep(*, now: dt.datetime | None = None) -> dict:
     due_rows = list(
         _open_running()
         .filter(escalation_level=1, next_escalation_at__lte=now)
-        .values(*SWEEP_VALUES, "response_breached", "onsite_breached", "resolution_breached")
+        .values(
+            *SWEEP_VALUES,
+            *(breached_field(t) for t in TARGETS),
+            *(due_field(t) for t in TARGETS),
+        )
     )
     for row in due_rows:
         target = next((t for t in TARGETS if row[breached_field(t)]), SlaTarget.RESOLUTION)
@@ -498,9 +533,11 @@ def sla_sweep(*, now: dt.datetime | None = None) -> dict:
         label = str(SlaTarget(target).label)
         title = _("SLA escalated: %(number)s %(target)s") % {"number": row["number"], "target": label}
         recipients = nearest_supervisors(row["customer__org_unit__path"] or "", supervisors or [])
+        due_text = _due_text(row.get("due_at") or row.get(due_field(target)), zone)
         for user_id in recipients:
             tasks.append(_task(row, assignee_id=user_id, title=title, due=now, now=now, source="sla_escalation"))
             events.append(_event(row, EventKind.ESCALATION, now, title, target=target, level=2, to_user=user_id))
+            notices.append(_notice(row, user_id, NotificationEvent.SLA_ESCALATION, target, due_text, SUPERVISOR_ROLE))
         if not recipients:
             events.append(_event(row, EventKind.ESCALATION, now, title, target=target, level=2, to_user=None))
         summary["escalated_supervisor"] += 1
@@ -508,6 +545,8 @@ def sla_sweep(*, now: dt.datetime | None = None) -> dict:
 
     RequestEvent.objects.bulk_create(events, batch_size=BATCH)
     Task.objects.bulk_create(tasks, batch_size=BATCH)
+    # In-app, e-mail and SMS notices of the same warnings and escalations (sent after commit).
+    summary["notifications"] = len(notify_many(notices))
     summary["tasks"] = len(tasks)
     summary["events"] = len(events)
     summary["now"] = now.isoformat()
