@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
@@ -50,4 +51,8 @@ class TaskDoneView(StaffOnlyMixin, View):
             messages.error(request, str(exc))
         else:
             messages.success(request, _("The task is done."))
+        # "My work" posts here too and names itself as the page to go back to.
+        back = request.POST.get("next") or ""
+        if back and url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            return redirect(back)
         return redirect("engagement:my_tasks")
