@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("gridkam.servicedesk.urls_requests")),
     path("", include("gridkam.servicedesk.urls_sla")),
     path("", include("gridkam.servicedesk.urls_appointments")),
+    path("", include("gridkam.servicedesk.urls_metrics")),
 ]

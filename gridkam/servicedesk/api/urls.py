@@ -1,8 +1,8 @@
 """Service desk API under /api/v1/: each part registers its viewsets and adds its own paths."""
 
-from . import appointments, requests, sla
+from . import appointments, metrics, requests, sla
 
-PARTS = (requests, sla, appointments)
+PARTS = (requests, sla, appointments, metrics)
 
 
 def register(router) -> None:
