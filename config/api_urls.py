@@ -12,6 +12,7 @@ from rest_framework.routers import DefaultRouter
 from gridkam.billing.api.urls import register as register_billing
 from gridkam.core.api_views import register as register_core
 from gridkam.customers.api.views import register as register_customers
+from gridkam.engagement.api.urls import register as register_engagement
 from gridkam.metering.api.imports import register as register_metering_imports
 from gridkam.servicedesk.api.urls import register as register_servicedesk
 from gridkam.tariffs.api.views import register as register_tariffs
@@ -26,6 +27,7 @@ register_tariffs(router)
 register_metering_imports(router)
 register_billing(router)
 register_servicedesk(router)
+register_engagement(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -37,5 +39,6 @@ urlpatterns = [
     path("", include("gridkam.metering.api.urls")),
     path("", include("gridkam.billing.api.urls")),
     path("", include("gridkam.servicedesk.api.urls")),
+    path("", include("gridkam.engagement.api.urls")),
     path("", include(router.urls)),
 ]

@@ -209,6 +209,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "servicedesk.appointment_reminders",
         "schedule": crontab(minute=5),
     },
+    "engagement-notifications-retry": {"task": "engagement.notifications_retry", "schedule": crontab(minute="*/10")},
+    "engagement-plan-due-notices": {"task": "engagement.plan_due_notices", "schedule": crontab(hour=7, minute=0)},
 }
 
 # Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the
@@ -270,6 +272,9 @@ SPECTACULAR_SETTINGS = {
         "ImportKindEnum": "gridkam.billing.choices.ImportKind",
         "RiskLevelEnum": "gridkam.billing.choices.RiskLevel",
         "ServiceRequestStatusEnum": "gridkam.servicedesk.choices.RequestStatus",
+        "PlanOccurrenceStatusEnum": "gridkam.engagement.choices.OccurrenceStatus",
+        "FollowUpKindEnum": "gridkam.engagement.choices.FollowUpKind",
+        "PlanChangeKindEnum": "gridkam.engagement.choices.PlanChangeKind",
     },
 }
 
@@ -324,6 +329,16 @@ GRIDKAM = {
     "SLA_WARN_SHARE": float(os.environ.get("GRIDKAM_SLA_WARN_SHARE", "0.8")),
     # Days an account manager has to act on a high or severe risk warning.
     "RISK_WARNING_DAYS": int(os.environ.get("GRIDKAM_RISK_WARNING_DAYS", "5")),
+    # --- Notifications (gridkam/engagement/notifications.py, docs/notifications.md) ---
+    # The SMS gateway: a dotted path to a class with send_messages(messages); the default only logs each message.
+    "SMS_BACKEND": os.environ.get("GRIDKAM_SMS_BACKEND", "gridkam.engagement.sms.LoggingSmsBackend"),
+    # Where the application is reached from outside, to make links in e-mails absolute (empty: relative links).
+    "SITE_URL": os.environ.get("GRIDKAM_SITE_URL", ""),
+    # E-mails and SMS still pending or failed after this many minutes are sent again, for this many hours.
+    "NOTIFICATION_RETRY_MINUTES": int(os.environ.get("GRIDKAM_NOTIFICATION_RETRY_MINUTES", "10")),
+    "NOTIFICATION_RETRY_MAX_AGE_HOURS": int(os.environ.get("GRIDKAM_NOTIFICATION_RETRY_MAX_AGE_HOURS", "24")),
+    # Owners of service-plan items are told this many days before an item falls due.
+    "PLAN_DUE_NOTICE_DAYS": int(os.environ.get("GRIDKAM_PLAN_DUE_NOTICE_DAYS", "7")),
     # --- Working-day calendar and SLA clocks (gridkam/core/workdays.py, clocks.py) ---
     # Working hours of a working day, local time (TIME_ZONE): the periods a "working" SLA clock counts.
     # GRIDKAM_WORKING_HOURS="08:30-12:00,13:30-17:30" replaces them.

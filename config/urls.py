@@ -20,6 +20,9 @@ urlpatterns = [
     path("billing/", include("gridkam.billing.urls")),
     path("tasks/", include("gridkam.engagement.urls")),
     path("service/", include("gridkam.servicedesk.urls")),
+    path("plans/", include("gridkam.engagement.urls_plans")),
+    path("work/", include("gridkam.engagement.urls_work")),
+    path("notifications/", include("gridkam.engagement.urls_notifications")),
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

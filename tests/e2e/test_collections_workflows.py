@@ -192,9 +192,10 @@ def test_scorecard_score_now_distribution_factors_and_the_managers_task(browser,
     task = Task.objects.get(assignee=p.manager)
     assert warning.task == task
 
-    # The account's manager, in a browser of his own: the task under "My tasks", done with a note.
+    # The account's manager, in a browser of his own: the task under "My work" → "My tasks", done with a note.
     with logged_in_elsewhere(browser, live_server, p.manager) as manager:
-        manager.get_by_test_id("nav-tasks").click()
+        manager.get_by_test_id("nav-my-work").click()
+        manager.get_by_test_id("work-my-tasks").click()
         expect(manager).to_have_url(f"{live_server.url}/tasks/")
         task_row = manager.get_by_test_id("task-table").locator(f"tr[data-task='{task.pk}']")
         expect(task_row).to_contain_text(account.account_no)

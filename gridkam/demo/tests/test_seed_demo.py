@@ -26,7 +26,9 @@ def seed(*args: str) -> dict:
     readings = () if "--readings-accounts" in args else ("--readings-accounts", "0")
     # Likewise the bill history (test_demo_billing.py).
     billing = () if "--billing-months" in args else ("--billing-months", "0")
-    call_command("seed_demo", *args, *readings, *billing, "--json", stdout=out, stderr=io.StringIO())
+    # And the service plans and requests (test_demo_service.py).
+    service = () if "--service-requests" in args else ("--no-plans", "--service-requests", "0")
+    call_command("seed_demo", *args, *readings, *billing, *service, "--json", stdout=out, stderr=io.StringIO())
     return json.loads(out.getvalue())
 
 

@@ -1,28 +1,35 @@
-"""``python manage.py seed_demo [--accounts N] [--seed S] [--usage-months N] [--readings-accounts N] [--if-empty]
-[--json]``"""
+"""``python manage.py seed_demo [--accounts N] [--seed S] [--usage-months N] [--readings-accounts N]
+[--billing-months N] [--no-plans] [--service-requests N] [--if-empty] [--json]``"""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.test.utils import override_settings
 from tqdm import tqdm
 
 from gridkam.customers.models import Customer
 from gridkam.demo.billing import DEFAULT_BILL_MONTHS, demo_billing_load
+from gridkam.demo.plans import demo_plans_load
 from gridkam.demo.readings import DEFAULT_READINGS_ACCOUNTS, demo_readings_load
+from gridkam.demo.service import PER_CUSTOMER, demo_service_load
 from gridkam.demo.services import demo_seed
 from gridkam.demo.usage import DEFAULT_MONTHS
+
+MEMORY_MAIL = "django.core.mail.backends.locmem.EmailBackend"
 
 
 class Command(BaseCommand):
     help = (
         "Load a demo utility: a province with three city companies, their staff and N key-account customers "
         "with accounts, metering points, contacts and account teams, each account on the sample tariff of its "
-        "voltage with months of billing quantities. Deterministic for a seed."
+        "voltage with months of billing quantities, bills and payments, this year's service plans with their "
+        "visits and six months of service requests. Deterministic for a seed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -49,6 +56,16 @@ class Command(BaseCommand):
             help=f"Months of bills and payments, billed from the quantities by the bill run (default "
             f"{DEFAULT_BILL_MONTHS}; 0 = none).",
         )
+        parser.add_argument(
+            "--no-plans", action="store_true", help="Leave out the service plans and their visits of this year."
+        )
+        parser.add_argument(
+            "--service-requests",
+            type=int,
+            default=None,
+            help=f"Service requests of the last six months, worked through and swept for SLA warnings (default "
+            f"{PER_CUSTOMER} per customer; 0 = none).",
+        )
         parser.add_argument("--if-empty", action="store_true", help="Do nothing if the database already has customers.")
         parser.add_argument("--json", action="store_true", help="Print a JSON summary on stdout.")
 
@@ -64,6 +81,8 @@ class Command(BaseCommand):
             raise CommandError("--readings-accounts cannot be negative.", returncode=2)
         if options["billing_months"] < 0:
             raise CommandError("--billing-months cannot be negative.", returncode=2)
+        if options["service_requests"] is not None and options["service_requests"] < 0:
+            raise CommandError("--service-requests cannot be negative.", returncode=2)
         if options["if_empty"] and Customer.objects.exists():
             summary = {"skipped": True, "reason": "customers exist", "customers": Customer.objects.count()}
             if as_json:
@@ -74,9 +93,24 @@ class Command(BaseCommand):
         # The bar goes to stderr so that --json output stays one clean document; tqdm hides it when
         # stderr is not a terminal.
         progress = partial(tqdm, file=sys.stderr, disable=None if verbosity else True, leave=False)
+        # The loaders write through the real services, which notify people. The demo's people are invented, so
+        # their e-mails stay in memory instead of going to the configured backend (an SMTP server, or the console
+        # in development), and anything else printed on stdout meanwhile goes to stderr, so that stdout carries
+        # only the summary.
+        with override_settings(EMAIL_BACKEND=MEMORY_MAIL), contextlib.redirect_stdout(sys.stderr):
+            summary = self._load(options, progress, as_json=as_json, verbosity=verbosity)
+        if as_json:
+            self._print_json(summary)
+        elif verbosity:
+            self._print_human(summary)
+
+    def _load(self, options: dict, progress, *, as_json: bool, verbosity: int) -> dict:
         try:
             summary = demo_seed(
-                accounts=accounts, seed=options["seed"], usage_months=options["usage_months"], progress=progress
+                accounts=options["accounts"],
+                seed=options["seed"],
+                usage_months=options["usage_months"],
+                progress=progress,
             )
         except ValidationError as error:
             raise CommandError(" ".join(error.messages), returncode=1) from error
@@ -86,10 +120,16 @@ class Command(BaseCommand):
         if verbosity and not as_json and options["billing_months"]:
             self.stderr.write("Billing the months, recording payments and scoring risk…")
         summary["billing"] = demo_billing_load(months=options["billing_months"], seed=options["seed"])
-        if as_json:
-            self._print_json(summary)
-        elif verbosity:
-            self._print_human(summary)
+        if options["no_plans"]:
+            summary["plans"] = {"plans": 0, "occurrences": 0, "visits": 0, "follow_ups": 0, "overdue": 0}
+        else:
+            if verbosity and not as_json:
+                self.stderr.write("Generating this year's service plans and recording the visits so far…")
+            summary["plans"] = demo_plans_load(seed=options["seed"])
+        if verbosity and not as_json and options["service_requests"] != 0:
+            self.stderr.write("Logging six months of service requests and running the SLA sweep…")
+        summary["service"] = demo_service_load(seed=options["seed"], count=options["service_requests"])
+        return summary
 
     def _print_json(self, summary: dict) -> None:
         self.stdout.write(json.dumps(summary, ensure_ascii=False))
@@ -121,5 +161,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Billing: {billing['bills']} bills over {billing['months']} months, {billing['payments']} payments; "
                 f"heading into default: {billing['heading_into_default']}; risk levels today: {billing['risk_levels']}."
+            )
+        plans = summary["plans"]
+        if plans["plans"]:
+            self.stdout.write(
+                f"Service plans: {plans['plans']} plans of this year, {plans['occurrences']} planned activities, "
+                f"{plans['visits']} visits recorded ({plans['follow_ups']} with follow-ups), {plans['overdue']} "
+                "overdue."
+            )
+        service = summary["service"]
+        if service["requests"]:
+            self.stdout.write(
+                f"Service requests: {service['requests']} over six months, {service['open']} open today, "
+                f"{service['breached']} with an SLA target breached."
             )
         self.stdout.write("Logins: python manage.py demo_logins")
