@@ -120,7 +120,7 @@ class PlanListView(StaffOnlyMixin, FilteredListView):
         context.update(
             nav="plans",
             year=year,
-            years=[this_year - 1, this_year, this_year + 1],
+            years=[this_year, this_year + 1],
             tiers=Tier.choices,
             units=list(OrgUnit.objects.visible_to(user).order_by("path")),
             owners=list(staff_of(None, user)),

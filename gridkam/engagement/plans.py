@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from gridkam.customers.choices import AccountStatus, AssignmentRole, Tier
 from gridkam.customers.models import AccountAssignment, Customer, ElectricityAccount
 from gridkam.servicedesk.permissions import is_staff_user, sees_customer
-from gridkam.users.permissions import manages_portfolios
+from gridkam.users.permissions import is_active_user, manages_portfolios
 
 from .choices import FREQUENCY_PER_YEAR, Activity, Frequency, OccurrenceStatus, PlanChangeKind
 from .models import (
@@ -106,7 +106,12 @@ def can_tailor(user, customer: Customer) -> bool:
 
 
 def can_edit_templates(user) -> bool:
-    return manages_portfolios(user)
+    """The tier templates serve the whole province: administrators and supervisors of the top unit edit them."""
+    if not is_active_user(user):
+        return False
+    if user.is_administrator:
+        return True
+    return bool(user.is_supervisor and user.org_unit_id and user.org_unit.parent_id is None)
 
 
 can_generate_all = manages_portfolios
@@ -300,8 +305,9 @@ def _occurrences_for(item: PlanItem, year: int, today: dt.date, skip=()) -> list
 
 
 def _year_errors(year, today: dt.date) -> dict:
-    if not isinstance(year, int) or not (today.year - 1 <= year <= today.year + 1):
-        return {"year": _("Plans are generated for last year, this year or next year.")}
+    # Only windows still open are planned, so a past year's plan would be empty (and would block a real one).
+    if not isinstance(year, int) or not (today.year <= year <= today.year + 1):
+        return {"year": _("Plans are generated for this year or next year.")}
     return {}
 
 
@@ -448,6 +454,12 @@ def _require_tailor(user, plan: ServicePlan) -> None:
         raise PermissionError(_("You may not change this customer's plan."))
 
 
+def _year_over(plan: ServicePlan, today: dt.date, errors: dict) -> None:
+    """A plan whose year has ended is the record of that year: it is not tailored any more."""
+    if plan.year < today.year:
+        errors["plan"] = _("This plan's year is over.")
+
+
 def _reason(reason: str | None, errors: dict) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -504,8 +516,7 @@ def plan_item_add(
         and plan.items.filter(activity=activity, active=True).exists()
     ):
         errors["activity"] = _("The plan already has this activity: change its frequency instead.")
-    if plan.year < today.year:
-        errors["plan"] = _("This plan's year is over.")
+    _year_over(plan, today, errors)
     if errors:
         raise ValidationError(errors)
     item = PlanItem.objects.create(
@@ -531,6 +542,7 @@ def plan_item_frequency(*, item: PlanItem, frequency: str, reason: str, user, to
     plan = item.plan
     _require_tailor(user, plan)
     errors = _choice_errors(frequency=frequency)
+    _year_over(plan, today, errors)
     reason = _reason(reason, errors)
     if not errors and frequency == item.frequency:
         errors["frequency"] = _("The item already has this frequency.")
@@ -550,11 +562,12 @@ def plan_item_frequency(*, item: PlanItem, frequency: str, reason: str, user, to
 
 
 @transaction.atomic
-def plan_item_owner(*, item: PlanItem, owner, reason: str, user) -> PlanItem:
+def plan_item_owner(*, item: PlanItem, owner, reason: str, user, today: dt.date | None = None) -> PlanItem:
     """Give an item (and its occurrences still planned) to another member of staff who serves the customer."""
     plan = item.plan
     _require_tailor(user, plan)
     errors: dict = {}
+    _year_over(plan, today or timezone.localdate(), errors)
     reason = _reason(reason, errors)
     if owner is None:
         errors["owner"] = _("Choose the new owner.")
@@ -584,6 +597,7 @@ def plan_item_remove(*, item: PlanItem, reason: str, user, today: dt.date | None
     plan = item.plan
     _require_tailor(user, plan)
     errors: dict = {}
+    _year_over(plan, today, errors)
     reason = _reason(reason, errors)
     if not item.active:
         errors["item"] = _("The item was removed from the plan already.")

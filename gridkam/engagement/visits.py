@@ -121,6 +121,10 @@ def visit_record(
             errors["occurrence"] = _("The plan item is done or cancelled already.")
         elif "activity" not in errors and occurrence.activity != activity:
             errors["occurrence"] = _("The plan item is of another activity.")
+        elif "visited_on" not in errors and visited_on < occurrence.starts_on:
+            errors["occurrence"] = _("The plan item's window opens on %(day)s, after the visit.") % {
+                "day": occurrence.starts_on.isoformat()
+            }
     if problems := _follow_up_errors(follow_ups, customer, visited_on, today):
         errors["follow_ups"] = problems
     if errors:
@@ -219,8 +223,10 @@ def visit_get(*, user, pk) -> Visit:
     )
 
 
-def open_occurrences(customer: Customer) -> QuerySet[PlanOccurrence]:
-    """The customer's planned occurrences a visit may deliver (for the record-visit form)."""
+def open_occurrences(customer: Customer, today: dt.date | None = None) -> QuerySet[PlanOccurrence]:
+    """The customer's planned occurrences a visit may deliver (for the record-visit form): those whose window has
+    opened (a visit does not deliver next quarter's or next year's work in advance)."""
+    today = today or timezone.localdate()
     return PlanOccurrence.objects.filter(
-        customer=customer, status=OccurrenceStatus.PLANNED, item__active=True
+        customer=customer, status=OccurrenceStatus.PLANNED, item__active=True, starts_on__lte=today
     ).order_by("due_date", "pk")

@@ -422,10 +422,11 @@ class WorkCalendar:
 
 
 def parse_month(value: str | None, today: dt.date) -> dt.date:
-    """``YYYY-MM`` as the first of that month; the current month for anything else."""
+    """``YYYY-MM`` as the first of that month; the current month for anything else (years 1900–2999 only: the grid
+    reaches into the months around the one shown)."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
-        if 1 <= year <= 9999 and 1 <= month <= 12:
+        if 1900 <= year <= 2999 and 1 <= month <= 12:
             return dt.date(year, month, 1)
     except ValueError:
         pass

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 from django.views.generic import TemplateView
 
 from gridkam.core.exports import Column, xlsx_response
@@ -43,7 +43,7 @@ EXPORT_COLUMNS = (
     Column(gettext_lazy("Title"), lambda i: i.title, 40),
     Column(gettext_lazy("Reference"), lambda i: i.detail, 18),
     Column(gettext_lazy("Customer"), lambda i: i.customer_name, 30),
-    Column(gettext_lazy("Due"), _due, 18),
+    Column(pgettext_lazy("work item", "Due"), _due, 18),
     Column(gettext_lazy("Overdue"), lambda i: _("Yes") if i.overdue else "", 8),
     Column(gettext_lazy("SLA"), lambda i: i.sla.label if i.sla else "", 12),
     Column(gettext_lazy("SLA state"), lambda i: i.sla.state if i.sla else "", 10),

@@ -42,7 +42,7 @@ def chart_data(m: ServiceMetrics) -> dict:
             "overall": _("All targets"),
             "compliance": _("Compliance (%)"),
             "requests": _("Requests"),
-            "due": pgettext("plan occurrence", "Due"),
+            "due": pgettext("plan", "Due"),
             "done": pgettext("plan occurrence", "Done"),
             "overdue": _("Overdue"),
             "buckets": age_labels(),
@@ -107,7 +107,7 @@ def _times_columns(first: str) -> list[Column]:
 def _visit_columns(first: str) -> list[Column]:
     return [
         Column(first, lambda r: r.name, 24),
-        Column(pgettext("plan occurrence", "Due"), lambda r: r.due, 10),
+        Column(pgettext("plan", "Due"), lambda r: r.due, 10),
         Column(pgettext("plan occurrence", "Done"), lambda r: r.done, 10),
         Column(_("Done late"), lambda r: r.done_late, 10),
         Column(_("Overdue"), lambda r: r.overdue, 10),

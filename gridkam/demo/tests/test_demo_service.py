@@ -15,7 +15,8 @@ from django.utils import timezone
 from gridkam.customers.choices import AssignmentRole
 from gridkam.customers.models import AccountAssignment, Customer
 from gridkam.demo.service import _now, demo_service_load
-from gridkam.engagement.models import Task
+from gridkam.engagement.choices import DeliveryStatus
+from gridkam.engagement.models import NotificationDelivery, Task
 from gridkam.servicedesk.choices import OPEN_STATUSES, EventKind, RequestStatus, RequestType
 from gridkam.servicedesk.models import RequestEvent, RequestPause, ServiceRequest
 from gridkam.servicedesk.sla import sla_sweep
@@ -181,6 +182,10 @@ def test_seed_demo_loads_plans_and_service_requests():
     # The demo's own requests plus the follow-ups of the recorded visits.
     assert ServiceRequest.objects.count() >= 25
     assert ServiceRequest.objects.filter(created_at__lte=timezone.now()).count() == ServiceRequest.objects.count()
+    # The demo's people are invented: nothing is left for a worker or the retry job to send them (here, as with a
+    # broker, the after-commit sends have not run).
+    assert NotificationDelivery.objects.exists()
+    assert not NotificationDelivery.objects.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]).exists()
 
 
 def test_seed_demo_human_output_and_bad_count():

@@ -73,3 +73,10 @@ def test_the_command(p, special_plan, capsys):
     with pytest.raises(CommandError) as negative:
         call_command("plan_due_notices", "--days", "-1")
     assert negative.value.returncode == 1
+
+
+def test_a_day_the_job_did_not_run_is_caught_up(p, special_plan):
+    """Items falling due within the week are told the next time the job runs, not only on the seventh day."""
+    due = list(due_on(dt.date(2026, 5, 31)))
+    assert plan_due_notices(today=dt.date(2026, 5, 26))["notified"] == len(due)  # five days ahead, not seven
+    assert plan_due_notices(today=dt.date(2026, 5, 27))["notified"] == 0

@@ -149,15 +149,17 @@ def test_generate(p, api, templates):
     assert response.status_code == 400 and "year" in response.json()["errors"]
 
 
-def test_template_items_patch_for_supervisors_only(p, api, templates):
+def test_template_items_patch_for_the_province_only(p, api, templates):
+    """The templates serve every city: a city's supervisor may not change them, an administrator may."""
     item = PlanTemplateItem.objects.get(template__tier="third", activity=Activity.VISIT)
     url = API + f"plan-template-items/{item.pk}/"
     assert api(p.manager).patch(url, {"frequency": "quarterly"}, format="json").status_code == 403
-    response = api(p.supervisor).patch(url, {"frequency": "quarterly", "owner_role": "field_engineer"}, format="json")
+    assert api(p.supervisor).patch(url, {"frequency": "quarterly"}, format="json").status_code == 403
+    response = api(p.admin).patch(url, {"frequency": "quarterly", "owner_role": "field_engineer"}, format="json")
     assert response.status_code == 200 and response.json()["frequency"] == "quarterly"
-    response = api(p.supervisor).patch(url, {"frequency": "weekly"}, format="json")
+    response = api(p.admin).patch(url, {"frequency": "weekly"}, format="json")
     assert response.status_code == 400 and "frequency" in response.json()["errors"]
-    assert api(p.supervisor).put(url, {"frequency": "annual"}, format="json").status_code == 405
+    assert api(p.admin).put(url, {"frequency": "annual"}, format="json").status_code == 405
 
 
 def test_occurrence_filters_for_my_work(p, api, live_plan):

@@ -184,9 +184,12 @@ def test_template_edits_apply_to_plans_generated_afterwards(p, templates):
     item = PlanTemplateItem.objects.get(template__tier="third", activity=Activity.VISIT)
     with pytest.raises(PermissionError):
         plan_template_item_update(item=item, user=p.manager, frequency=Frequency.QUARTERLY)
-    plan_template_item_update(item=item, user=p.supervisor, frequency=Frequency.QUARTERLY)
-    assert item.history.first().history_user == p.supervisor
+    with pytest.raises(PermissionError):  # a city's supervisor: the templates serve every city
+        plan_template_item_update(item=item, user=p.supervisor, frequency=Frequency.QUARTERLY)
+    editor = support.province_supervisor(p)
+    plan_template_item_update(item=item, user=editor, frequency=Frequency.QUARTERLY)
+    assert item.history.first().history_user == editor
     plan = plan_generate(customer=p.a3, year=2026, user=p.colleague, today=NEW_YEAR)
     assert plan.items.get(activity=Activity.VISIT).frequency == Frequency.QUARTERLY
     with pytest.raises(ValidationError):
-        plan_template_item_update(item=item, user=p.supervisor, owner_role="backup_manager")
+        plan_template_item_update(item=item, user=editor, owner_role="backup_manager")

@@ -40,3 +40,11 @@ def live_plan(p, templates) -> ServicePlan:
     set_tier(p.a1, "special")
     year = timezone.localdate().year
     return plan_generate(customer=p.a1, year=year, user=p.supervisor, today=dt.date(year, 1, 1))
+
+
+def province_supervisor(p):
+    """A supervisor of the top unit: who edits the tier templates besides administrators."""
+    from gridkam.core.testing import make_user
+    from gridkam.users.choices import Role
+
+    return make_user("province_supervisor", role=Role.SUPERVISOR, org_unit=p.province, display_name="周处长")

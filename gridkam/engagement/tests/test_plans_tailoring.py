@@ -189,3 +189,22 @@ def test_others_may_not_tailor(p, special_plan, name):
         )
     item.refresh_from_db()
     assert item.frequency == Frequency.ANNUAL
+
+
+def test_a_plan_whose_year_is_over_is_not_tailored(p, special_plan):
+    """The 2026 plan is the record of 2026 once 2027 has begun: no step changes it."""
+    item = item_of(special_plan, Activity.VISIT)
+    next_year = D(2027, 1, 10)
+    for step in (
+        lambda: plan_item_frequency(
+            item=item, frequency=Frequency.QUARTERLY, reason="x", user=p.supervisor, today=next_year
+        ),
+        lambda: plan_item_owner(item=item, owner=p.colleague, reason="x", user=p.supervisor, today=next_year),
+        lambda: plan_item_remove(item=item, reason="x", user=p.supervisor, today=next_year),
+    ):
+        with pytest.raises(ValidationError) as error:
+            step()
+        assert "plan" in error.value.message_dict
+    item.refresh_from_db()
+    assert (item.frequency, item.owner, item.active) == (Frequency.MONTHLY, p.manager, True)
+    assert not PlanChange.objects.exclude(kind=PlanChangeKind.GENERATED).exists()

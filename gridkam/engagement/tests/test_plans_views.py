@@ -262,19 +262,21 @@ def test_record_visit_form_errors_write_nothing(p, client_for, live_plan):
     assert not Visit.objects.exists()
 
 
-def test_templates_page_read_for_staff_edit_for_supervisors(p, client_for, templates):
+def test_templates_page_read_for_staff_edit_for_the_province(p, client_for, templates):
     item = PlanTemplateItem.objects.get(template__tier="special", activity=Activity.VISIT)
     url = reverse("plans:template_item", args=[item.pk])
     data = {f"item{item.pk}-frequency": "quarterly", f"item{item.pk}-owner_role": "manager", "action": "save"}
     assert client_for(p.manager).post(url, data).status_code == 403
     response = client_for(p.manager).get(TEMPLATES)
     assert not response.context["can_edit"]
-    response = client_for(p.supervisor).post(url, data)
+    assert client_for(p.supervisor).post(url, data).status_code == 403  # a city's supervisor
+    editor = support.province_supervisor(p)
+    response = client_for(editor).post(url, data)
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.frequency == Frequency.QUARTERLY
     add = reverse("plans:template_item_add", args=[item.template_id])
-    response = client_for(p.supervisor).post(
+    response = client_for(editor).post(
         add,
         {
             f"add{item.template_id}-activity": "visit",
@@ -287,8 +289,9 @@ def test_templates_page_read_for_staff_edit_for_supervisors(p, client_for, templ
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.frequency == Frequency.MONTHLY
-    response = client_for(p.supervisor).get(TEMPLATES)
+    response = client_for(editor).get(TEMPLATES)
     assert response.context["can_edit"] and len(response.context["history"]) > 0
+    assert not client_for(p.supervisor).get(TEMPLATES).context["can_edit"]
 
 
 def xlsx_rows(response) -> list[tuple]:

@@ -60,6 +60,7 @@ def test_a_named_occurrence_is_delivered_and_must_fit(p, special_plan):
     for bad, kwargs in (
         (march, {}),  # done already
         (occurrence(special_plan, Activity.TRAINING, 1), {}),  # another activity
+        (occurrence(special_plan, Activity.VISIT, 9), {}),  # September's window has not opened on 3 May
     ):
         with pytest.raises(ValidationError) as error:
             visit_record(customer=p.a1, visited_on=D(2026, 5, 3), occurrence=bad, user=p.manager, today=TODAY, **kwargs)

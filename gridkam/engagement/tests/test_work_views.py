@@ -48,6 +48,13 @@ def test_page_access(p, client, client_for, who, url):
         assert response.status_code == 200
 
 
+@pytest.mark.parametrize("month", ["9999-12", "0001-01", "1899-12", "3000-01", "2026-13", "x", "2026-1-1"])
+def test_a_calendar_month_out_of_range_shows_the_current_month(p, client_for, month):
+    response = client_for(p.manager).get("/work/calendar/", {"month": month})
+    assert response.status_code == 200
+    assert response.context["cal"].month == timezone.localdate().replace(day=1)
+
+
 def test_page_lists_the_queue_with_counts_and_overdue_rows(p, client_for):
     _fill(p, 2)
     make_task(p.b1, p.outsider)  # someone else's

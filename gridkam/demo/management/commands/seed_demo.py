@@ -20,6 +20,8 @@ from gridkam.demo.readings import DEFAULT_READINGS_ACCOUNTS, demo_readings_load
 from gridkam.demo.service import PER_CUSTOMER, demo_service_load
 from gridkam.demo.services import demo_seed
 from gridkam.demo.usage import DEFAULT_MONTHS
+from gridkam.engagement.choices import DeliveryStatus
+from gridkam.engagement.models import Notification, NotificationDelivery
 
 MEMORY_MAIL = "django.core.mail.backends.locmem.EmailBackend"
 
@@ -96,9 +98,14 @@ class Command(BaseCommand):
         # The loaders write through the real services, which notify people. The demo's people are invented, so
         # their e-mails stay in memory instead of going to the configured backend (an SMTP server, or the console
         # in development), and anything else printed on stdout meanwhile goes to stderr, so that stdout carries
-        # only the summary.
+        # only the summary. With a broker, the sends are queued for workers instead: the demo's deliveries not
+        # sent yet are then marked skipped, so that neither the workers nor the retry job send them.
+        first = (Notification.objects.order_by("-pk").values_list("pk", flat=True).first() or 0) + 1
         with override_settings(EMAIL_BACKEND=MEMORY_MAIL), contextlib.redirect_stdout(sys.stderr):
             summary = self._load(options, progress, as_json=as_json, verbosity=verbosity)
+        NotificationDelivery.objects.filter(
+            notification_id__gte=first, status__in=[DeliveryStatus.PENDING, DeliveryStatus.FAILED]
+        ).update(status=DeliveryStatus.SKIPPED, error="demo data")
         if as_json:
             self._print_json(summary)
         elif verbosity:
