@@ -65,7 +65,7 @@ test-celery: install
 # the SLA sweep and "my work" (issue 6).
 BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/gridkam
 BENCH_PG := bench/test_bench_readings.py bench/test_bench_bill_run.py bench/test_bench_risk.py bench/test_bench_workbench.py \
-  bench/test_bench_sla.py bench/test_bench_mywork.py
+  bench/test_bench_sla.py bench/test_bench_mywork.py bench/test_bench_health.py
 BENCH_ARGS := -q -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,max,rounds
 bench: install
 	$(BIN)/pytest bench $(BENCH_ARGS)

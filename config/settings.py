@@ -211,6 +211,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "engagement-notifications-retry": {"task": "engagement.notifications_retry", "schedule": crontab(minute="*/10")},
     "engagement-plan-due-notices": {"task": "engagement.plan_due_notices", "schedule": crontab(hour=7, minute=0)},
+    # After the risk scoring (02:30): the health score reads each account's latest risk level.
+    "engagement-health-score-nightly": {"task": "engagement.health_score_all", "schedule": crontab(hour=3, minute=0)},
 }
 
 # Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the
@@ -275,6 +277,7 @@ SPECTACULAR_SETTINGS = {
         "PlanOccurrenceStatusEnum": "gridkam.engagement.choices.OccurrenceStatus",
         "FollowUpKindEnum": "gridkam.engagement.choices.FollowUpKind",
         "PlanChangeKindEnum": "gridkam.engagement.choices.PlanChangeKind",
+        "HealthLevelEnum": "gridkam.engagement.choices.HealthLevel",
     },
 }
 
@@ -339,6 +342,19 @@ GRIDKAM = {
     "NOTIFICATION_RETRY_MAX_AGE_HOURS": int(os.environ.get("GRIDKAM_NOTIFICATION_RETRY_MAX_AGE_HOURS", "24")),
     # Owners of service-plan items are told this many days before an item falls due.
     "PLAN_DUE_NOTICE_DAYS": int(os.environ.get("GRIDKAM_PLAN_DUE_NOTICE_DAYS", "7")),
+    # --- Account health (gridkam/engagement/health.py, docs/health.md) ---
+    # Weight of each driver in the health score (a weighted mean of the drivers with data; only the ratios
+    # matter). Not read from the environment: change them here, in a reviewed commit, like the thresholds.
+    "HEALTH_WEIGHTS": {
+        "satisfaction": 0.15,
+        "complaints": 0.15,
+        "sla_breaches": 0.15,
+        "fee_risk": 0.25,
+        "consumption_trend": 0.15,
+        "plan_delivery": 0.15,
+    },
+    # Days an account manager has to act on an account that turned unhealthy.
+    "HEALTH_ALERT_DAYS": int(os.environ.get("GRIDKAM_HEALTH_ALERT_DAYS", "5")),
     # --- Working-day calendar and SLA clocks (gridkam/core/workdays.py, clocks.py) ---
     # Working hours of a working day, local time (TIME_ZONE): the periods a "working" SLA clock counts.
     # GRIDKAM_WORKING_HOURS="08:30-12:00,13:30-17:30" replaces them.

@@ -23,6 +23,7 @@ urlpatterns = [
     path("plans/", include("gridkam.engagement.urls_plans")),
     path("work/", include("gridkam.engagement.urls_work")),
     path("notifications/", include("gridkam.engagement.urls_notifications")),
+    path("health/", include("gridkam.engagement.urls_health")),
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

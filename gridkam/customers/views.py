@@ -11,6 +11,7 @@ from django.views.generic import TemplateView
 
 from gridkam.billing.summary import customer_billing_accounts
 from gridkam.core.views import FilteredListView
+from gridkam.engagement.health_selectors import customer_health_cards
 from gridkam.engagement.plans import customer_plan_summary
 from gridkam.metering.load_views import curve_options
 from gridkam.metering.watch import accounts_with_load, anomalies_in, default_as_of
@@ -86,6 +87,10 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
         # This year's service plan in numbers (one query; staff only: plans are internal).
         context["service_plan"] = (
             None if user.is_customer_user else customer_plan_summary(customer=customer, year=today.year, today=today)
+        )
+        # Each account's health level, score and weakest drivers (one query; staff only: health is internal).
+        context["health_cards"] = (
+            None if user.is_customer_user else customer_health_cards(customer=customer, accounts=accounts)
         )
         # Tier overrides and team changes are the supervisor's (gridkam.users.permissions).
         context["can_manage"] = context["can_edit"] and manages_portfolios(user)

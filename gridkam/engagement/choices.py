@@ -62,6 +62,7 @@ class NotificationEvent(models.TextChoices):
     RISK_WARNING = "risk_warning", _("A fee-recovery risk warning on my account")
     APPOINTMENT_REMINDER = "appointment_reminder", _("A VIP desk appointment is coming")
     PLAN_ITEM_DUE = "plan_item_due", _("A service-plan item of mine falls due")
+    HEALTH_ALERT = "health_alert", _("An account of mine turns unhealthy")
 
 
 class NotificationChannel(models.TextChoices):
@@ -75,3 +76,26 @@ class DeliveryStatus(models.TextChoices):
     SENT = "sent", pgettext_lazy("delivery", "Sent")
     FAILED = "failed", pgettext_lazy("delivery", "Failed")
     SKIPPED = "skipped", pgettext_lazy("delivery", "Skipped")
+
+
+class HealthLevel(models.TextChoices):
+    """Account health levels, healthiest first."""
+
+    HEALTHY = "healthy", _("Healthy")
+    WATCH = "watch", pgettext_lazy("health level", "Watch")
+    AT_RISK = "at_risk", pgettext_lazy("health level", "At risk")
+    UNHEALTHY = "unhealthy", _("Unhealthy")
+
+
+HEALTH_LEVEL_ORDER = {level: rank for rank, level in enumerate(HealthLevel.values)}
+
+
+class HealthDriver(models.TextChoices):
+    """What an account's health is computed from (issue 7: NPS joins when surveys exist)."""
+
+    SATISFACTION = "satisfaction", _("Satisfaction with closed requests")
+    COMPLAINTS = "complaints", _("Complaints")
+    SLA_BREACHES = "sla_breaches", _("SLA breaches")
+    FEE_RISK = "fee_risk", _("Fee-recovery risk")
+    CONSUMPTION_TREND = "consumption_trend", _("Consumption trend")
+    PLAN_DELIVERY = "plan_delivery", _("Service-plan delivery")

@@ -18,6 +18,7 @@ from .choices import (
     DeliveryStatus,
     FollowUpKind,
     Frequency,
+    HealthLevel,
     NotificationChannel,
     NotificationEvent,
     OccurrenceStatus,
@@ -436,3 +437,78 @@ class NotificationDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} {self.channel} {self.status}"
+
+
+# --- Account health (issue 7 item 5) -------------------------------------------------------------------------------
+#
+# ``HealthScore``: an account's health on one day, 0–100 (higher is healthier), its level and the drivers behind it
+# (satisfaction, complaints, SLA breaches, fee-recovery risk, consumption trend, service-plan delivery), scored
+# nightly; ``is_latest`` marks the account's most recent score. ``HealthAlert``: raised when an account turns
+# unhealthy, with the manager's task.
+
+
+class HealthScoreQuerySet(RelatedToCustomerQuerySet):
+    customer_path = "account__customer"
+
+
+class HealthScore(models.Model):
+    account = models.ForeignKey(
+        ElectricityAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="health_scores"
+    )
+    scored_on = models.DateField(_("scored on"))
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1)
+    level = models.CharField(_("level"), max_length=10, choices=HealthLevel.choices)
+    factors = models.JSONField(_("drivers"), default=list)
+    is_latest = models.BooleanField(_("latest"), default=True, help_text=_("The account's most recent score."))
+    created_at = models.DateTimeField(_("computed"), auto_now=True)
+
+    objects = HealthScoreQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("health score")
+        verbose_name_plural = _("health scores")
+        ordering = ["account", "-scored_on"]
+        constraints = [models.UniqueConstraint(fields=["account", "scored_on"], name="health_score_one_per_day")]
+        indexes = [
+            models.Index(fields=["is_latest", "level"], name="health_latest_level"),
+            models.Index(fields=["is_latest", "score"], name="health_latest_score"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.scored_on} {self.score}"
+
+
+class HealthAlertStatus(models.TextChoices):
+    OPEN = "open", pgettext_lazy("health alert", "Open")
+    CLOSED = "closed", pgettext_lazy("health alert", "Closed")
+
+
+class HealthAlert(models.Model):
+    """Raised when an account's health turns unhealthy; the account manager's task to act on it."""
+
+    account = models.ForeignKey(
+        ElectricityAccount, verbose_name=_("account"), on_delete=models.CASCADE, related_name="health_alerts"
+    )
+    score = models.ForeignKey(
+        HealthScore, verbose_name=_("score"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    previous_level = models.CharField(_("previous level"), max_length=10, choices=HealthLevel.choices, blank=True)
+    raised_on = models.DateField(_("raised on"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=HealthAlertStatus.choices, default=HealthAlertStatus.OPEN
+    )
+    task = models.ForeignKey(
+        Task, verbose_name=_("task"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    objects = HealthScoreQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("health alert")
+        verbose_name_plural = _("health alerts")
+        ordering = ["-raised_on", "-pk"]
+        indexes = [models.Index(fields=["status", "raised_on"], name="health_alert_open")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.raised_on}"

@@ -63,6 +63,7 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
     "default": (NotificationChannel.IN_APP,),
     NotificationEvent.SLA_ESCALATION: (NotificationChannel.IN_APP, NotificationChannel.EMAIL),
     NotificationEvent.RISK_WARNING: (NotificationChannel.IN_APP, NotificationChannel.EMAIL),
+    NotificationEvent.HEALTH_ALERT: (NotificationChannel.IN_APP, NotificationChannel.EMAIL),
 }
 
 

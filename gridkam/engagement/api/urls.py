@@ -1,8 +1,8 @@
 """Engagement API under /api/v1/: each part registers its viewsets and adds its own paths."""
 
-from . import notifications, plans, work
+from . import health, notifications, plans, work
 
-PARTS = (plans, work, notifications)
+PARTS = (plans, work, notifications, health)
 
 
 def register(router) -> None:
