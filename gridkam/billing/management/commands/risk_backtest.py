@@ -21,8 +21,7 @@ from tqdm import tqdm
 
 from gridkam.billing.choices import RiskLevel
 from gridkam.billing.risk import DEFAULT_DAYS, backtest, backtest_store
-
-from .risk_score import parse_day
+from gridkam.core.commands import parse_day
 
 
 class Command(BaseCommand):
