@@ -147,11 +147,14 @@ def driver_text(code: str, data: dict | None) -> str:
     return ""
 
 
-def driver_rows(factors: list | None, score=None) -> list[dict]:
+def driver_rows(factors: list | None) -> list[dict]:
     """The drivers of a score as table rows: label, the numbers in words, points, weight, and whether the driver
-    pulls the score down (its points are below the score, so without it the weighted mean would be higher)."""
+    pulls the score down: its points are below the healthy level's threshold, so it keeps the account from being
+    healthy (what the manager should work on); the others hold it up."""
+    from . import health
+
     labels = dict(HealthDriver.choices)
-    total = float(score) if score is not None else None
+    healthy = float(health.HEALTHY_FROM)
     rows = []
     for factor in factors or []:
         code = factor.get("driver", "")
@@ -165,7 +168,7 @@ def driver_rows(factors: list | None, score=None) -> list[dict]:
                 "points": points,
                 "weight": factor.get("weight") or 0,
                 "has_data": points is not None,
-                "pulls_down": points is not None and total is not None and float(points) < total,
+                "pulls_down": points is not None and float(points) < healthy,
             }
         )
     return rows
@@ -317,7 +320,7 @@ def account_health(*, account: ElectricityAccount, today: dt.date) -> AccountHea
     return AccountHealth(
         account=account,
         latest=latest,
-        drivers=driver_rows(latest.factors, latest.score) if latest else [],
+        drivers=driver_rows(latest.factors) if latest else [],
         trend=history,
         alerts=alerts,
     )

@@ -158,7 +158,7 @@ def _account_health_data(account: ElectricityAccount) -> dict:
     factors = {f.get("driver"): f for f in (latest.factors if latest else [])}
     drivers = [
         {**row, "label": str(row["label"]), "data": factors.get(row["driver"], {}).get("data") or {}}
-        for row in (driver_rows(latest.factors, latest.score) if latest else [])
+        for row in (driver_rows(latest.factors) if latest else [])
     ]
     return {
         "account": account.pk,

@@ -76,8 +76,10 @@ def test_account_page_explains_drivers_and_which_pull_down(p, scored, client_for
     response = client_for(p.manager).get(reverse("health:account", args=[scored.pk]))
     rows = {d["driver"]: d for d in response.context["drivers"]}
     assert list(rows) == list(HealthDriver.values)
-    assert [code for code, row in rows.items() if row["pulls_down"]] == ["complaints", "sla_breaches", "fee_risk"]
-    assert not rows["consumption_trend"]["pulls_down"]  # 40 points hold a 33.8 up
+    # Below the healthy level's 80 points a driver keeps the account from being healthy.
+    pulling = ["complaints", "sla_breaches", "fee_risk", "consumption_trend"]
+    assert [code for code, row in rows.items() if row["pulls_down"]] == pulling
+    assert not rows["plan_delivery"]["pulls_down"]
     assert not rows["satisfaction"]["has_data"] and not rows["satisfaction"]["pulls_down"]
     assert all(d["text"] for d in rows.values())  # every driver is explained in words
     assert "2" in rows["complaints"]["text"] and "15.0%" in rows["sla_breaches"]["text"]
