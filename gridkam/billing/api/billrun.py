@@ -263,8 +263,8 @@ class BillRunViewSet(
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        if str(kwargs.get("pk", "")).isdigit():
-            bill_runs_interrupted_mark(run_ids=[int(kwargs["pk"])])
+        # The id is checked first (an oversized one is a 404, not a database error).
+        bill_runs_interrupted_mark(run_ids=[int(self.lookup_value())])
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(

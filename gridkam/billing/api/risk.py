@@ -158,8 +158,11 @@ class AccountRiskHistoryView(generics.ListAPIView):
     filter_backends: list = []
 
     def get_queryset(self):
+        pk = self.kwargs["pk"]
+        if pk > 2**63 - 1:  # beyond any id: not found, not a database error
+            raise Http404
         try:
-            account = ElectricityAccount.objects.visible_to(self.request.user).get(pk=self.kwargs["pk"])
+            account = ElectricityAccount.objects.visible_to(self.request.user).get(pk=pk)
         except ElectricityAccount.DoesNotExist:
             raise Http404 from None
         return RiskScore.objects.filter(account=account).order_by("-scored_on")

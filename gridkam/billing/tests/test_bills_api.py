@@ -96,6 +96,13 @@ def test_who_may_read_and_start_runs(billing, run, api, who, read, create):
     assert client.post(RUNS, {"period": "2026-03"}, format="json").status_code in (create, 401)
 
 
+def test_run_ids_that_name_no_run_answer_404(billing, run, api):
+    client = api(billing.admin)
+    for pk in ("abc", str(2**63), "99999999999999999999"):
+        assert client.get(f"{RUNS}{pk}/").status_code == 404, pk  # not a database error
+    assert client.get(f"/api/v1/accounts/{2**63}/risk-scores/").status_code == 404
+
+
 def test_a_run_lists_only_the_skipped_accounts_the_user_sees(billing, api):
     MonthlyUsage.objects.filter(account__in=[account_of(billing.a2), account_of(billing.b1)]).delete()
     run = bill_run(period=MONTH)

@@ -189,7 +189,7 @@ class AccountHealthViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     ordering = ["score", "pk"]
     lookup_field = "account"
     lookup_url_kwarg = "account_id"
-    lookup_value_regex = r"[0-9]+"
+    lookup_value_regex = r"[0-9]{1,18}"  # longer is beyond any id: 404 from the URL, not a database error
 
     def get_queryset(self):
         return health_latest_list(user=self.request.user)

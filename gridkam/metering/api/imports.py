@@ -198,8 +198,8 @@ class ImportBatchViewSet(SafeLookupMixin, mixins.ListModelMixin, mixins.Retrieve
         return super().list(request, *args, **kwargs)
 
     def retrieve(self, request, *args, **kwargs):
-        if str(kwargs.get("pk", "")).isdigit():
-            batches_interrupted_mark(batch_ids=[int(kwargs["pk"])])
+        # The id is checked first (an oversized one is a 404, not a database error).
+        batches_interrupted_mark(batch_ids=[int(self.lookup_value())])
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(

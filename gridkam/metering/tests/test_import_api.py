@@ -86,7 +86,9 @@ def test_an_unknown_or_malformed_id_is_not_found(p, api):
     client = api(p.admin)
     assert client.get(f"{URL}999999/").status_code == 404
     assert client.get(f"{URL}abc/").status_code == 404
+    assert client.get(f"{URL}{2**63}/").status_code == 404  # beyond any id: not a database error
     assert client.post(rollback_url(999999)).status_code == 404
+    assert client.post(rollback_url(2**63)).status_code == 404
 
 
 # --- import ------------------------------------------------------------------------------------
