@@ -3,7 +3,8 @@ them, the outsider included.
 
 ``personas()`` builds one small utility: a province with two city units; in city A a team of two
 managers with a portfolio each, a field engineer, a billing clerk and a supervisor; in city B a
-manager with his own customer; a portal user of customer A1; and an administrator.
+manager with his own customer; a portal user of customer A1 (a group headquarters) whose scope includes
+the subsidiary A1-sub; and an administrator.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from gridkam.customers.models import Contact, Customer, ElectricityAccount, Indu
 from gridkam.customers.services import account_save, assignment_set, customer_save, metering_point_save
 from gridkam.customers.validators import CREDIT_CODE_CHARSET, credit_code_check_char
 from gridkam.users.choices import Role
-from gridkam.users.models import Team, User
+from gridkam.users.models import PortalScope, Team, User
 
 PASSWORD = "Persona-pass-2026"
 
@@ -135,7 +136,7 @@ class Personas:
     clerk: User
     supervisor: User
     outsider: User  # manager in city B, holds customer B1
-    customer_user: User  # portal user of A1
+    customer_user: User  # portal user of A1, with A1-sub in scope
     admin: User
     a1: Customer
     a1_sub: Customer
@@ -182,6 +183,8 @@ def personas() -> Personas:
         make_contact(customer=customer, name=f"{customer.name[:2]}联系人")
     assignment_set(customer=a1, role=AssignmentRole.FIELD_ENGINEER, user=engineer, start_date=start)
     customer_user = make_user("customer", role=Role.CUSTOMER_USER, customer=a1, display_name="钢铁能源经理")
+    # A1 is a group headquarters: its manager put the subsidiary in its portal user's scope.
+    PortalScope.objects.create(user=customer_user, customer=a1_sub, granted_by=manager)
     return Personas(
         province=province,
         city_a=city_a,

@@ -59,7 +59,13 @@ class CustomerQuerySet(models.QuerySet):
         if user.is_administrator:
             return self.all()
         if user.is_customer_user:
-            return self.filter(pk__in=customer_family_ids(user.customer_id))
+            # Their own customer, and the group subsidiaries their account manager put in their scope, as long
+            # as those are still in the customer's group (a subsidiary sold off drops out of the scope).
+            from gridkam.users.models import PortalScope
+
+            family = customer_family_ids(user.customer_id)
+            granted = PortalScope.objects.filter(user_id=user.pk, customer_id__in=family).values("customer_id")
+            return self.filter(models.Q(pk=user.customer_id) | models.Q(pk__in=granted))
         if user.org_unit_id is None:
             return self.none()
         if user.is_portfolio_holder:

@@ -76,7 +76,16 @@ def customer_save(*, customer: Customer, rules: list[TierThresholds] | None = No
         # An override that agrees with the rule is no override.
         customer.tier_override_reason = ""
     customer.full_clean()
-    customer.save()
+    # A new customer has no portal scopes yet; a saved one may have left a group.
+    before = Customer.objects.filter(pk=customer.pk).values_list("parent_id", flat=True) if customer.pk else []
+    moved = bool(before) and before[0] != customer.parent_id
+    with transaction.atomic():
+        customer.save()
+        if moved:
+            # Portal users keep no scope over a subsidiary that left their group.
+            from gridkam.users.services import portal_scopes_prune
+
+            portal_scopes_prune(customer_id=customer.pk)
     return customer
 
 

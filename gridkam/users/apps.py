@@ -6,3 +6,6 @@ class UsersConfig(AppConfig):
     name = "gridkam.users"
     label = "users"
     verbose_name = _("Users and teams")
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401
