@@ -11,9 +11,9 @@ class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "dashboard/home.html"
 
     def dispatch(self, request, *args, **kwargs):
-        # Customer users have no portfolio; their start page is their own customer list.
+        # Customer users have no portfolio; their start page is the portal.
         if request.user.is_authenticated and request.user.is_customer_user:
-            return redirect("customers:customer_list")
+            return redirect("portal:home")
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):

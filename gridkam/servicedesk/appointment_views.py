@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from gridkam.core.exports import Column
+from gridkam.core.ids import id_from
 from gridkam.core.views import FilteredListView
 from gridkam.customers.form_views import add_service_errors
 from gridkam.customers.models import Customer
@@ -94,8 +95,8 @@ class AppointmentBookView(StaffOnlyPageMixin, View):
 
     def preselected(self, request) -> Customer | None:
         raw = request.GET.get("customer", "") or request.POST.get("customer", "")
-        if raw.isdigit() and len(raw) <= 18:
-            return Customer.objects.visible_to(request.user).filter(pk=int(raw)).first()
+        if (customer_id := id_from(raw)) is not None:
+            return Customer.objects.visible_to(request.user).filter(pk=customer_id).first()
         return None
 
     def context(self, request, form, status=200):

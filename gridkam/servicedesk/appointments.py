@@ -8,12 +8,13 @@ works a normal working day; weekend rows, if any, are for ordinary weekends and 
 are not working days). Slots are ``length_minutes`` long from each opening, only whole ones that end by the
 closing time, free per active desk (not overlapping a booked or completed appointment) and not in the past.
 
-Booking (``appointment_book``) is for staff who see the customer (portal users book in a later issue). It
+Booking (``appointment_book``) is for staff who see the customer and for the customer's portal users. It
 checks the same rules for any start (not only the slot grid) and locks the desk row (``select_for_update``)
 before looking for overlaps, so that two concurrent bookings of the same desk are serialised and the second
 one is refused.
 
-Transitions: booked → completed (with notes) / no show (once the appointment has started) / cancelled
+Transitions (staff; portal users of the customer may cancel): booked → completed (with notes) / no show (once the
+appointment has started) / cancelled
 (while booked). Reminders (``appointment_reminders_send``): appointments starting within the next 24 hours
 not reminded yet get one engagement Task each for the customer's manager and the booking user, in bulk, and
 ``reminded_at`` is set so that they are reminded once only.
@@ -24,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
@@ -37,6 +39,7 @@ from gridkam.customers.models import AccountAssignment, Customer, ElectricityAcc
 from gridkam.engagement.choices import NotificationEvent
 from gridkam.engagement.models import Task
 from gridkam.engagement.notifications import notify_many
+from gridkam.users.permissions import is_active_user
 
 from .models import Appointment, AppointmentStatus, Desk, OpeningHours, ServiceHall, ServiceRequest
 from .permissions import can_log, is_staff_user, sees_customer
@@ -44,6 +47,8 @@ from .permissions import can_log, is_staff_user, sees_customer
 TAKEN = (AppointmentStatus.BOOKED, AppointmentStatus.COMPLETED)
 MIN_LENGTH = 10
 MAX_LENGTH = 240
+# How far ahead the desk can be booked (GRIDKAM["APPOINTMENT_BOOKING_DAYS"]).
+BOOKING_DAYS = 180
 REMINDER_SOURCE = "vip_appointment"
 
 
@@ -185,6 +190,9 @@ def appointment_book(
         raise ValidationError({"account": _("The account is not one of this customer's.")})
     if service_request is not None and service_request.customer_id != customer.pk:
         raise ValidationError({"service_request": _("The request is not one of this customer's.")})
+    horizon = int(settings.GRIDKAM.get("APPOINTMENT_BOOKING_DAYS", BOOKING_DAYS))
+    if starts_at > now + dt.timedelta(days=horizon):
+        raise ValidationError({"starts_at": _("The desk is booked at most %(days)s days ahead.") % {"days": horizon}})
     ends_at = starts_at + dt.timedelta(minutes=length)
     with transaction.atomic():
         # Lock the desk: concurrent bookings of the same desk wait here and then see each other's rows.
@@ -214,8 +222,16 @@ def can_act(user, appointment: Appointment) -> bool:
     return is_staff_user(user) and sees_customer(user, appointment.customer)
 
 
+def can_cancel(user, appointment: Appointment) -> bool:
+    """Staff who may act on it, and the portal users of its customer."""
+    return can_act(user, appointment) or (
+        is_active_user(user) and user.is_customer_user and sees_customer(user, appointment.customer)
+    )
+
+
 def _transition(appointment: Appointment, *, user, to: str, notes: str | None, now) -> Appointment:
-    if not can_act(user, appointment):
+    allowed = can_cancel if to == AppointmentStatus.CANCELLED else can_act
+    if not allowed(user, appointment):
         raise PermissionDenied
     with transaction.atomic():
         locked = Appointment.objects.select_for_update().get(pk=appointment.pk)

@@ -66,3 +66,5 @@ class EventKind(models.TextChoices):
     SLA_BREACH = "sla_breach", _("SLA breached")
     ESCALATION = "escalation", _("Escalated")
     REOPENED = "reopened", _("Reopened")
+    RATED = "rated", _("Rated by the customer")
+    CUSTOMER_REPLY = "customer_reply", _("Message from the customer")

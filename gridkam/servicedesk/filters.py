@@ -6,6 +6,8 @@ import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gridkam.core.ids import id_from
+
 from .choices import OPEN_STATUSES, Channel, Priority, RequestStatus, RequestType
 from .models import ServiceRequest
 
@@ -52,6 +54,6 @@ class RequestFilterSet(django_filters.FilterSet):
         if value == ASSIGNEE_MINE:
             user = getattr(self.request, "user", None)
             return queryset.filter(assignee_id=user.pk if user is not None else None)
-        if value.isdigit() and len(value) <= 18:
-            return queryset.filter(assignee_id=int(value))
+        if (assignee_id := id_from(value)) is not None:
+            return queryset.filter(assignee_id=assignee_id)
         return queryset.none()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridkam.core.ids import id_from
 from gridkam.customers.forms import BootstrapFormMixin
 from gridkam.customers.models import Customer, ElectricityAccount, MeteringPoint
 
@@ -55,7 +56,8 @@ class RequestCreateForm(BootstrapFormMixin, forms.Form):
         chosen = customer
         if self.is_bound:
             raw = self.data.get("customer", "")
-            chosen = Customer.objects.visible_to(user).filter(pk=raw).first() if str(raw).isdigit() else None
+            customer_id = id_from(raw)
+            chosen = Customer.objects.visible_to(user).filter(pk=customer_id).first() if customer_id else None
         if chosen is not None:
             self.fields["account"].queryset = ElectricityAccount.objects.filter(customer=chosen).order_by("account_no")
             self.fields["metering_point"].queryset = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from gridkam.core.ids import id_from
 from gridkam.customers.models import Customer, ElectricityAccount
 
 from .appointments import MAX_LENGTH, MIN_LENGTH
@@ -42,9 +43,9 @@ class AppointmentBookForm(forms.Form):
                 "class", "form-select form-select-sm" if select else "form-control form-control-sm"
             )
         raw = self.data.get("customer") if self.is_bound else None
-        if raw and str(raw).isdigit() and len(str(raw)) <= 18:
+        if (customer_id := id_from(raw)) is not None:
             self.fields["account"].queryset = ElectricityAccount.objects.filter(
-                customer_id=int(raw), customer__in=Customer.objects.visible_to(user).values("pk")
+                customer_id=customer_id, customer__in=Customer.objects.visible_to(user).values("pk")
             )
 
 

@@ -2,7 +2,7 @@
 
 - Seeing a request follows its customer's visibility (``ServiceRequest.objects.visible_to``); customers'
   portal users read their own enterprise's requests without the internal events.
-- Logging a request: staff who see the customer (portal users log requests in a later issue: 403 here).
+- Logging a request: staff who see the customer; a portal user for the customers it sees (in the portal).
 - Acting on it (assign, hand over, change status, reply, internal note, on site): its assignee, the
   customer's account team (current assignments) and the members of the team it is routed to, supervisors
   of the customer's unit (or above) and administrators. Anyone else who sees it reads only.
@@ -27,10 +27,17 @@ def sees_customer(user, customer: Customer) -> bool:
 
 
 def can_log(user, customer: Customer | None = None) -> bool:
-    """Staff who see the customer (any customer when none is given yet)."""
+    """Staff who see the customer (any customer when none is given yet); a portal user for a customer it sees."""
+    if is_active_user(user) and user.is_customer_user:
+        return customer is not None and sees_customer(user, customer)
     if not is_staff_user(user):
         return False
     return customer is None or sees_customer(user, customer)
+
+
+def can_write_as_customer(user, request) -> bool:
+    """A portal user of the request's customer (its own enterprise or a subsidiary granted to it)."""
+    return is_active_user(user) and user.is_customer_user and sees_customer(user, request.customer)
 
 
 def _supervises(user, customer: Customer) -> bool:

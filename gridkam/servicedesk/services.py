@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from gridkam.engagement.notifications import notify
 
 from .choices import EventKind, RequestStatus, RequestType
 from .models import RequestAttachment, RequestEvent, RequestPause, ServiceRequest
-from .permissions import can_act, can_log, is_staff_user, sees_customer
+from .permissions import can_act, can_log, can_write_as_customer, is_staff_user, sees_customer
 
 S = RequestStatus
 
@@ -74,6 +75,19 @@ def allowed_transitions(request: ServiceRequest, *, now: dt.datetime | None = No
     if request.status == S.CLOSED and can_reopen(request, now=now):
         targets.add(S.IN_PROGRESS)
     return [status for status in S.values if status in targets]
+
+
+# Sent inside the transaction that closes a request (``request``, ``now``): the surveys app asks the customer.
+request_closed = Signal()
+# Sent inside the transaction that rates a request (``request``, ``now``): its open surveys count as answered.
+request_rated = Signal()
+
+RATING_COMMENT_MAX = 1000
+
+
+def can_rate(request: ServiceRequest) -> bool:
+    """A resolved or closed request not rated yet: its customer may give it 1–5 once."""
+    return request.status in (S.RESOLVED, S.CLOSED) and request.satisfaction is None
 
 
 def can_reopen(request: ServiceRequest, *, now: dt.datetime | None = None) -> bool:
@@ -438,6 +452,38 @@ def request_status(
             body=note,
             data={"from": previous, "to": status},
         )
+        if status == S.CLOSED:
+            request_closed.send(sender=ServiceRequest, request=request, now=now)
+    return request
+
+
+def request_rate(
+    *, request: ServiceRequest, user, score: int, comment: str = "", now: dt.datetime | None = None
+) -> ServiceRequest:
+    """The customer's rating of a resolved or closed request (1–5 and a comment), once: the one satisfaction
+    number that service metrics, health scores and surveys read. Only the customer's portal users rate."""
+    now = now or timezone.now()
+    if not getattr(user, "is_customer_user", False) or not user.is_active:
+        raise PermissionError(_("Only the customer rates its requests."))
+    if not ServiceRequest.objects.visible_to(user).filter(pk=request.pk).exists():
+        raise PermissionError(_("You may not work on this request."))
+    errors = {}
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        errors["score"] = _("Give a score from 1 to 5.")
+    comment = (comment or "").strip()
+    if len(comment) > RATING_COMMENT_MAX:
+        errors["comment"] = _("Keep the comment under %(n)s characters.") % {"n": RATING_COMMENT_MAX}
+    if errors:
+        raise RequestStateError(errors)
+    if request.status not in (S.RESOLVED, S.CLOSED):
+        raise RequestStateError({"score": _("A request is rated once it is resolved.")})
+    with transaction.atomic():
+        # Conditional: a rating given meanwhile (another tab, a survey answered by link) is never overwritten.
+        if not ServiceRequest.objects.filter(pk=request.pk, satisfaction__isnull=True).update(satisfaction=score):
+            raise RequestStateError({"score": _("This request has been rated already.")})
+        request.satisfaction = score
+        _event(request, EventKind.RATED, user=user, now=now, internal=False, body=comment, data={"score": score})
+        request_rated.send(sender=ServiceRequest, request=request, now=now, user=user)
     return request
 
 
@@ -493,7 +539,11 @@ def request_onsite(*, request: ServiceRequest, user, at: dt.datetime | None = No
 
 def _message(request, *, user, body, attachments, kind, internal, now):
     now = now or timezone.now()
-    _require_act(request, user)
+    if kind == EventKind.CUSTOMER_REPLY:
+        if not can_write_as_customer(user, request):
+            raise PermissionError(_("You may not write on this request."))
+    else:
+        _require_act(request, user)
     if request.status == S.CLOSED:
         raise ValidationError({"body": _("The request is closed; reopen it to write on it.")})
     body = (body or "").strip()
@@ -519,3 +569,41 @@ def request_reply(*, request: ServiceRequest, user, body: str, attachments=(), n
 def request_note(*, request: ServiceRequest, user, body: str, attachments=(), now=None) -> RequestEvent:
     """An internal note: never shown to the customer."""
     return _message(request, user=user, body=body, attachments=attachments, kind=EventKind.NOTE, internal=True, now=now)
+
+
+def request_customer_reply(*, request: ServiceRequest, user, body: str, attachments=(), now=None) -> RequestEvent:
+    """The customer's own message on its request, from the portal (it is not a response of ours). A request waiting
+    for the customer goes back in progress (its SLA clock runs again). The request's holder is told (its assignee;
+    without one, the customer's account manager)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        event = _message(
+            request,
+            user=user,
+            body=body,
+            attachments=attachments,
+            kind=EventKind.CUSTOMER_REPLY,
+            internal=False,
+            now=now,
+        )
+        if request.status == S.WAITING_CUSTOMER:
+            _end_pause(request, now)
+            request.status = S.IN_PROGRESS
+            if resume := _sla("sla_resume"):
+                resume(request, now=now)
+            request.save()
+            data = {"from": S.WAITING_CUSTOMER, "to": S.IN_PROGRESS}
+            _event(request, EventKind.STATUS, user=user, now=now, internal=False, data=data)
+    holder = request.assignee or account_team(request.customer).get(AssignmentRole.MANAGER)
+    if holder is not None:
+        context = {
+            "number": request.number,
+            "title": request.title,
+            "customer": request.customer.name,
+            "by": _user_label(user),
+            "excerpt": event.body[:120],
+        }
+        link = reverse("servicedesk:request_detail", args=[request.pk])
+        event_kind = NotificationEvent.REQUEST_CUSTOMER_REPLY
+        notify(recipients=[holder], event=event_kind, context=context, link=link, actor=user)
+    return event

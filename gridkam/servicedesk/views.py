@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +19,9 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView
 
+from gridkam.core.downloads import attachment_response
 from gridkam.core.exports import Column
+from gridkam.core.ids import id_from
 from gridkam.core.views import FilteredListView
 from gridkam.customers.form_views import add_service_errors
 from gridkam.customers.models import Customer
@@ -103,8 +105,8 @@ class RequestCreateView(StaffOnlyPageMixin, FormView):
 
     def preselected(self) -> Customer | None:
         raw = self.request.GET.get("customer", "")
-        if raw.isdigit() and len(raw) <= 18:
-            return Customer.objects.visible_to(self.request.user).filter(pk=int(raw)).first()
+        if (customer_id := id_from(raw)) is not None:
+            return Customer.objects.visible_to(self.request.user).filter(pk=customer_id).first()
         return None
 
     def get_form_kwargs(self):
@@ -240,16 +242,4 @@ class AttachmentDownloadView(LoginRequiredMixin, View):
             attachment = selectors.attachment_for_user(user=request.user, pk=pk)
         except RequestAttachment.DoesNotExist:
             raise Http404 from None
-        try:
-            handle = attachment.file.open("rb")
-        except (FileNotFoundError, ValueError):
-            raise Http404 from None
-        response = FileResponse(
-            handle,
-            content_type=attachment.content_type,
-            as_attachment=attachment.content_type == "application/pdf" or request.GET.get("download") == "1",
-            filename=attachment.name,
-        )
-        response["X-Content-Type-Options"] = "nosniff"
-        response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
-        return response
+        return attachment_response(request, attachment)

@@ -14,9 +14,9 @@ def test_anonymous_is_sent_to_login(client):
     assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
-def test_customer_user_goes_to_own_customers(p, client_for):
+def test_customer_user_goes_to_the_portal(p, client_for):
     response = client_for(p.customer_user).get(reverse("dashboard:home"))
-    assert response["Location"] == reverse("customers:customer_list")
+    assert response["Location"] == reverse("portal:home")
 
 
 def test_overview_counts_only_what_the_user_sees(p):

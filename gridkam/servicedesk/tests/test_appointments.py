@@ -167,12 +167,10 @@ def test_booking_checks_the_length_topic_account_and_desk(p, hall):
     assert "desk" in error.value.message_dict
 
 
-def test_only_staff_who_see_the_customer_book(p, hall):
+def test_only_users_who_see_the_customer_book(p, hall):
     with pytest.raises(PermissionDenied):
         book(p, hall, at(MONDAY, 10), user=p.outsider)
-    with pytest.raises(PermissionDenied):
-        book(p, hall, at(MONDAY, 10), user=p.customer_user)
-    for user in (p.colleague, p.engineer, p.clerk, p.supervisor, p.admin):
+    for user in (p.customer_user, p.colleague, p.engineer, p.clerk, p.supervisor, p.admin):
         Appointment.objects.all().delete()
         assert book(p, hall, at(MONDAY, 10), user=user).booked_by == user
 
@@ -249,3 +247,25 @@ def test_booking_locks_the_desk(p, hall, monkeypatch):
     monkeypatch.setattr(Desk.objects, "select_for_update", spy)
     book(p, hall, at(MONDAY, 10))
     assert seen == [True]
+
+
+def test_portal_users_book_and_cancel_for_their_own_customers_only(p, hall):
+    with pytest.raises(PermissionDenied):
+        book(p, hall, at(MONDAY, 10), user=p.customer_user, customer=p.b1)
+    mine = book(p, hall, at(MONDAY, 10), user=p.customer_user)
+    with pytest.raises(PermissionDenied):  # completing is the desk's work
+        svc.appointment_complete(appointment=mine, user=p.customer_user, now=at(MONDAY, 10, 5))
+    svc.appointment_cancel(appointment=mine, user=p.customer_user, now=EARLIER)
+    assert mine.status == AppointmentStatus.CANCELLED
+    theirs = book(p, hall, at(MONDAY, 11), user=p.outsider, customer=p.b1)
+    with pytest.raises(PermissionDenied):
+        svc.appointment_cancel(appointment=theirs, user=p.customer_user, now=EARLIER)
+
+
+@pytest.mark.parametrize("start", [dt.datetime(9999, 12, 31, 23, 59, tzinfo=SHANGHAI), at(dt.date(2026, 9, 7), 10)])
+def test_the_desk_is_booked_at_most_the_horizon_ahead(p, hall, start):
+    """Beyond GRIDKAM["APPOINTMENT_BOOKING_DAYS"] (180) a booking is refused by field, the year 9999 included."""
+    with pytest.raises(ValidationError) as error:
+        book(p, hall, start)
+    assert "starts_at" in error.value.message_dict
+    assert not Appointment.objects.exists()

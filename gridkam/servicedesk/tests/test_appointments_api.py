@@ -19,6 +19,12 @@ from .test_appointments import hall  # noqa: F401  (fixture)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+@pytest.fixture(autouse=True)
+def _long_horizon(settings):
+    # The Monday below is two years ahead: beyond the default booking horizon (180 days), so it is lifted here.
+    settings.GRIDKAM = {**settings.GRIDKAM, "APPOINTMENT_BOOKING_DAYS": 1000}
+
+
 def future_monday() -> dt.date:
     """A Monday about two years ahead of the real clock (pages and API book at timezone.now()); no statutory
     rows are loaded for that year, so the weekday rule makes it a working day."""

@@ -127,7 +127,7 @@ def test_only_staff_who_see_the_customer_log(p, make_request):
     with pytest.raises(PermissionError):
         make_request(user=p.outsider)
     with pytest.raises(PermissionError):
-        make_request(user=p.customer_user)
+        make_request(user=p.customer_user, customer=p.b1)
     request = make_request(user=p.clerk, request_type=RequestType.BILLING_INQUIRY, channel=Channel.HOTLINE_95598)
     assert request.created_by == p.clerk and request.assignee == p.manager
 
@@ -405,3 +405,119 @@ def test_a_closed_request_takes_no_reply_or_note_until_reopened(p, make_request)
         with pytest.raises(ValidationError) as error:
             write(request=request, user=p.manager, body="x", now=later)
         assert "body" in error.value.message_dict
+
+
+# --- the customer's rating ------------------------------------------------------------------------------
+
+
+def _resolved(make_request, p):
+    request = make_request()
+    for status in (S.ASSIGNED, S.IN_PROGRESS, S.RESOLVED):
+        if status == S.ASSIGNED and request.status == S.ASSIGNED:
+            continue
+        services.request_status(request=request, status=status, user=p.manager, now=NOW)
+    return request
+
+
+def test_the_customer_rates_a_resolved_request_once(p, make_request):
+    request = _resolved(make_request, p)
+    assert services.can_rate(request)
+    services.request_rate(request=request, user=p.customer_user, score=4, comment="  及时  ", now=NOW)
+    request.refresh_from_db()
+    assert request.satisfaction == 4 and not services.can_rate(request)
+    event = RequestEvent.objects.get(request=request, kind=EventKind.RATED)
+    assert event.body == "及时" and event.data == {"score": 4} and not event.internal
+    with pytest.raises(ValidationError) as error:
+        services.request_rate(request=request, user=p.customer_user, score=1, now=NOW)
+    assert "score" in error.value.message_dict
+    request.refresh_from_db()
+    assert request.satisfaction == 4
+
+
+@pytest.mark.parametrize("score", [0, 6, "5", None, True])
+def test_a_rating_is_a_whole_number_from_1_to_5(p, make_request, score):
+    request = _resolved(make_request, p)
+    with pytest.raises(ValidationError) as error:
+        services.request_rate(request=request, user=p.customer_user, score=score, now=NOW)
+    assert "score" in error.value.message_dict
+    assert ServiceRequest.objects.get(pk=request.pk).satisfaction is None
+
+
+def test_an_open_request_is_not_rated_and_a_long_comment_is_refused(p, make_request):
+    request = make_request()
+    with pytest.raises(ValidationError) as error:
+        services.request_rate(request=request, user=p.customer_user, score=5, now=NOW)
+    assert "score" in error.value.message_dict
+    request = _resolved(make_request, p)
+    with pytest.raises(ValidationError) as error:
+        services.request_rate(request=request, user=p.customer_user, score=5, comment="长" * 1001, now=NOW)
+    assert "comment" in error.value.message_dict
+
+
+def test_only_the_customers_own_portal_users_rate(p, make_request):
+    from gridkam.core.testing import make_user
+    from gridkam.users.choices import Role
+
+    request = _resolved(make_request, p)
+    stranger = make_user("b1-portal", role=Role.CUSTOMER_USER, customer=p.b1)
+    for user in (p.manager, p.admin, stranger):
+        with pytest.raises(PermissionError):
+            services.request_rate(request=request, user=user, score=5, now=NOW)
+    assert ServiceRequest.objects.get(pk=request.pk).satisfaction is None
+
+
+# --- the customer's own messages and requests (portal) -------------------------------------------------------
+
+
+def test_portal_users_log_for_the_customers_they_see(p, make_request):
+    assert make_request(user=p.customer_user, customer=p.a1_sub).created_by == p.customer_user
+
+
+def test_customer_reply_is_public_and_is_not_our_response(p, make_request):
+    request = make_request()
+    event = services.request_customer_reply(request=request, user=p.customer_user, body="补充照片", attachments=[png()])
+    assert event.kind == EventKind.CUSTOMER_REPLY and not event.internal and event.attachments.count() == 1
+    request.refresh_from_db()
+    assert request.responded_at is None
+    with pytest.raises(PermissionError):  # staff reply with request_reply
+        services.request_customer_reply(request=request, user=p.manager, body="x")
+    with pytest.raises(ValidationError):
+        services.request_customer_reply(request=request, user=p.customer_user, body=" ")
+
+
+def test_another_customers_user_cannot_write_on_the_request(p, make_request):
+    from gridkam.core.testing import make_user
+    from gridkam.users.choices import Role
+
+    other = make_user("b1-writer", role=Role.CUSTOMER_USER, customer=p.b1)
+    with pytest.raises(PermissionError):
+        services.request_customer_reply(request=make_request(), user=other, body="x")
+
+
+def test_a_customers_message_on_its_request_tells_the_holder(p, make_request):
+    from gridkam.engagement.choices import NotificationEvent
+    from gridkam.engagement.models import Notification
+
+    request = make_request()
+    event = services.request_customer_reply(request=request, user=p.customer_user, body="现场还是跳闸", now=NOW)
+    assert event.kind == EventKind.CUSTOMER_REPLY and not event.internal
+    request.refresh_from_db()
+    assert request.responded_at is None  # not a response of ours
+    note = Notification.objects.get(event=NotificationEvent.REQUEST_CUSTOMER_REPLY)
+    assert note.recipient == request.assignee and request.number in note.title
+    with pytest.raises(PermissionError):
+        services.request_customer_reply(request=request, user=p.manager, body="x", now=NOW)
+
+
+def test_a_customers_answer_to_a_waiting_request_puts_it_back_in_progress(p, make_request):
+    request = make_request()
+    services.request_status(request=request, status=S.IN_PROGRESS, user=p.engineer, now=NOW)
+    later = NOW + dt.timedelta(hours=1)
+    services.request_status(request=request, status=S.WAITING_CUSTOMER, user=p.engineer, now=later)
+    answered = later + dt.timedelta(hours=2)
+    services.request_customer_reply(request=request, user=p.customer_user, body="照片已补充", now=answered)
+    request.refresh_from_db()
+    assert request.status == S.IN_PROGRESS and request.paused_at is None
+    pause = RequestPause.objects.get(request=request)
+    assert pause.started_at == later and pause.ended_at == answered
+    assert kinds(request)[-2:] == [EventKind.CUSTOMER_REPLY, EventKind.STATUS]
