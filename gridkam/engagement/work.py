@@ -11,7 +11,10 @@ not grow with the number of items:
 - ``warning``: open fee-recovery risk warnings on the customers the person currently manages (account manager in
   ``AccountAssignment``): the warning follows the customer, not the person it was first given to;
 - ``task``: open tasks assigned to the person. A task raised for a risk warning that is still open is left out:
-  the warning stands for it (closing the warning marks its task done; ``billing.risk``).
+  the warning stands for it (closing the warning marks its task done; ``billing.risk``);
+- ``message``: the conversations (``gridkam.messaging``) of the customers the person serves (current account team)
+  with customer messages the person has not read; due when the oldest of them was sent, overdue once it has waited
+  GRIDKAM["MESSAGE_REPLY_HOURS"] hours (24). Reading the thread takes it off the queue.
 
 Every source is scoped to the customers the *viewer* sees (``Customer.objects.visible_to``): the person
 themselves, or a lead looking at a member of their team.
@@ -27,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -34,12 +38,14 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext_lazy, ngettext, pgettext_lazy
 
 from gridkam.billing.choices import RiskLevel, WarningStatus
 from gridkam.billing.models import RiskWarning
+from gridkam.core.ids import id_from
 from gridkam.customers.choices import AssignmentRole
 from gridkam.customers.models import AccountAssignment, Customer
+from gridkam.messaging.selectors import unread_threads
 from gridkam.servicedesk.choices import SlaTarget
 from gridkam.servicedesk.models import ServiceRequest
 from gridkam.servicedesk.permissions import is_staff_user, sees_customer
@@ -52,13 +58,14 @@ from .notifications import notify
 from .plan_notices import occurrence_link
 from .services import reassign_errors
 
-REQUEST, PLAN_ITEM, WARNING, TASK = "request", "plan_item", "warning", "task"
-KINDS = (REQUEST, PLAN_ITEM, WARNING, TASK)
+REQUEST, PLAN_ITEM, WARNING, TASK, MESSAGE = "request", "plan_item", "warning", "task", "message"
+KINDS = (REQUEST, PLAN_ITEM, WARNING, TASK, MESSAGE)
 KIND_LABELS = {
     REQUEST: gettext_lazy("Service request"),
     PLAN_ITEM: gettext_lazy("Plan item"),
     WARNING: gettext_lazy("Risk warning"),
     TASK: pgettext_lazy("work item", "Task"),
+    MESSAGE: gettext_lazy("Unread messages"),
 }
 KIND_CHOICES = [(kind, KIND_LABELS[kind]) for kind in KINDS]
 # Kinds whose items a lead may move to another member of the team (a warning follows its customer's manager).
@@ -121,6 +128,8 @@ class WorkItem:
             return f"{reverse('billing:risk_warnings')}?{urlencode({'q': self.detail})}"
         if self.kind == TASK and self.link:
             return self.link
+        if self.kind == MESSAGE:
+            return object_path("messaging:thread", self.customer_id)
         return object_path("customers:customer_detail", self.customer_id)
 
     @property
@@ -357,6 +366,28 @@ def _tasks(holder, viewer, today) -> list[WorkItem]:
     ]
 
 
+def _messages(holder, viewer, now) -> list[WorkItem]:
+    # One grouped query (``messaging.selectors.unread_threads``): a row per conversation with unread messages.
+    waited = dt.timedelta(hours=float(settings.GRIDKAM.get("MESSAGE_REPLY_HOURS", 24)))
+    items = []
+    for row in unread_threads(holder=holder, viewer=viewer):
+        n = row["n"]
+        items.append(
+            WorkItem(
+                kind=MESSAGE,
+                id=row["conversation_id"],
+                title=ngettext("%(n)s unread message", "%(n)s unread messages", n) % {"n": n},
+                customer_id=row["conversation__customer_id"],
+                customer_name=row["conversation__customer__name"],
+                customer_initials=row["conversation__customer__name_initials"],
+                due=row["first"],
+                overdue=row["first"] + waited < now,
+                detail=(row["conversation__last_message__body"] or "")[:60],
+            )
+        )
+    return items
+
+
 def _queue(items: list[WorkItem]) -> WorkQueue:
     items = work_sort(items)
     counts = Counter(item.kind for item in items)
@@ -385,12 +416,13 @@ def work_queue(
         *_occurrences(holder, viewer, today, horizon_end=horizon_end),
         *_warnings(holder, viewer, today),
         *_tasks(holder, viewer, today),
+        *_messages(holder, viewer, now),
     ]
     return _queue(items)
 
 
 def my_work(user, today: dt.date | None = None, horizon_days: int = HORIZON_DAYS, *, now=None) -> WorkQueue:
-    """The user's own queue: four queries whatever its length. Portal users have no work queue."""
+    """The user's own queue: five queries whatever its length. Portal users have no work queue."""
     if not is_staff_user(user):
         raise PermissionError(_("Customers' users have no work queue."))
     return work_queue(holder=user, viewer=user, today=today, horizon_days=horizon_days, now=now)
@@ -435,7 +467,7 @@ def parse_month(value: str | None, today: dt.date) -> dt.date:
 
 def work_calendar(*, holder, viewer, month: dt.date, today: dt.date | None = None, now=None) -> WorkCalendar:
     """A Monday-first month grid with the holder's open items on the local days they fall due: every open request,
-    warning and task, and the planned occurrences due on a day of the grid. One query per source."""
+    warning, task and unread thread, and the planned occurrences due on a day of the grid. One query per source."""
     now = now or timezone.now()
     today = today or timezone.localdate(now)
     month = month.replace(day=1)
@@ -446,6 +478,7 @@ def work_calendar(*, holder, viewer, month: dt.date, today: dt.date | None = Non
         *_occurrences(holder, viewer, today, window=(first, last)),
         *_warnings(holder, viewer, today),
         *_tasks(holder, viewer, today),
+        *_messages(holder, viewer, now),
     ]
     by_day: dict[dt.date, list[WorkItem]] = {}
     overdue_before = 0
@@ -699,6 +732,7 @@ def work_reassign(*, user, kind: str, item_id: int, to_user, reason: str):
 def parse_item_key(value: str) -> tuple[str, int] | None:
     """``kind:id`` from a form or the API, or None."""
     kind, _sep, raw = (value or "").partition(":")
-    if kind not in KINDS or not raw.isdigit() or len(raw) > 18:
+    item_id = id_from(raw)
+    if kind not in KINDS or item_id is None:
         return None
-    return kind, int(raw)
+    return kind, item_id

@@ -16,7 +16,7 @@ from gridkam.customers.choices import AssignmentRole
 from gridkam.customers.services import assignment_set
 from gridkam.engagement.choices import Activity, Frequency, OccurrenceStatus
 from gridkam.engagement.models import PlanItem, PlanOccurrence, ServicePlan, Task, TaskStatus
-from gridkam.engagement.work import PLAN_ITEM, REQUEST, TASK, WARNING, my_work, work_calendar, work_queue
+from gridkam.engagement.work import MESSAGE, PLAN_ITEM, REQUEST, TASK, WARNING, my_work, work_calendar, work_queue
 from gridkam.servicedesk.models import ServiceRequest
 
 TODAY = dt.date(2026, 11, 20)
@@ -89,7 +89,7 @@ def test_queue_holds_each_source(p):
     make_task(p.a1, p.manager, status=TaskStatus.DONE)
     queue = my_work(p.manager, TODAY, now=NOW)
     assert _kinds(queue) == {(REQUEST, sr.pk), (PLAN_ITEM, occ.pk), (WARNING, warning.pk), (TASK, task.pk)}
-    assert queue.counts == {REQUEST: 1, PLAN_ITEM: 1, WARNING: 1, TASK: 1}
+    assert queue.counts == {REQUEST: 1, PLAN_ITEM: 1, WARNING: 1, TASK: 1, MESSAGE: 0}
     request_item = next(i for i in queue.items if i.kind == REQUEST)
     assert request_item.due == sr.resolution_due_at and request_item.sla.state == "running"
     assert request_item.url == f"/service/requests/{sr.pk}/"
@@ -165,16 +165,19 @@ def test_overdue_first_then_soonest(p):
         (PLAN_ITEM, later_occ.pk),
     ]
     assert [i.overdue for i in queue.items] == [True, True, False, False, False]
-    assert queue.overdue == {REQUEST: 1, PLAN_ITEM: 0, WARNING: 0, TASK: 1}
+    assert queue.overdue == {REQUEST: 1, PLAN_ITEM: 0, WARNING: 0, TASK: 1, MESSAGE: 0}
     assert queue.items[1].sla.state == "breached"
 
 
 def _load(p, n):
+    from gridkam.messaging.services import message_send
+
     for k in range(n):
         make_request(p.a1 if k % 2 else p.a2, p.manager, due=NOW + dt.timedelta(hours=k - n // 2))
         make_occurrence(p.a1_sub, p.manager, due=TODAY + dt.timedelta(days=k % 40 - 10))
         make_task(p.a2, p.manager, due=TODAY + dt.timedelta(days=k % 7 - 3))
         make_warning(p.a1, due=TODAY + dt.timedelta(days=k % 5 - 2))
+        message_send(customer=p.a1, user=p.customer_user, body=f"消息{k}", now=NOW - dt.timedelta(minutes=k))
 
 
 @pytest.mark.parametrize("persona", ["manager", "supervisor", "admin"])
@@ -188,17 +191,18 @@ def test_query_count_does_not_grow_with_the_queue(p, persona, django_assert_num_
     PlanOccurrence.objects.update(owner=user)
     Task.objects.update(assignee=user)
     user = type(user).objects.get(pk=user.pk)  # a fresh user: its org unit not cached yet
-    with django_assert_num_queries(4 if persona != "supervisor" else 5):
+    with django_assert_num_queries(5 if persona != "supervisor" else 6):
         few = my_work(user, TODAY, now=NOW)
     _load(p, 30)
     ServiceRequest.objects.update(assignee=user)
     PlanOccurrence.objects.update(owner=user)
     Task.objects.update(assignee=user)
     user = type(user).objects.get(pk=user.pk)
-    with django_assert_num_queries(4 if persona != "supervisor" else 5):
+    with django_assert_num_queries(5 if persona != "supervisor" else 6):
         many = my_work(user, TODAY, now=NOW)
     assert many.counts[REQUEST] == 31 and many.counts[TASK] == 31 and many.counts[PLAN_ITEM] > 20
-    assert few.total < 5 < many.total
+    assert few.counts[MESSAGE] == many.counts[MESSAGE] == 1
+    assert few.total < 6 < many.total
 
 
 def test_portal_user_has_no_queue(p):

@@ -61,7 +61,7 @@ def test_page_lists_the_queue_with_counts_and_overdue_rows(p, client_for):
     response = client_for(p.manager).get("/work/")
     html = response.content.decode()
     queue = response.context["queue"]
-    assert queue.counts == {"request": 2, "plan_item": 2, "warning": 2, "task": 2}
+    assert queue.counts == {"request": 2, "plan_item": 2, "warning": 2, "task": 2, "message": 0}
     assert html.count('data-testid="work-row"') == 8
     assert 'data-testid="work-count-task" data-count="2"' in html
     assert 'data-overdue="1"' in html and 'data-testid="sla-badge"' in html
