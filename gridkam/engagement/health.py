@@ -1,4 +1,4 @@
-"""Account health (issue 7 item 5): a per-account score 0–100 (higher is healthier) from six drivers, a level,
+"""Account health (issue 7 item 5): a per-account score 0–100 (higher is healthier) from seven drivers, a level,
 and an alert with a task for the manager when an account turns unhealthy. docs/health.md explains it to users.
 
 Every account that is not closed is scored as of a day ``D`` from what was known before ``D`` (the day itself
@@ -21,6 +21,9 @@ is not counted: the nightly job at 03:00 scores today from yesterday's data). "T
 - ``plan_delivery``: the customer's plan occurrences due from 1 January of ``D``'s year to the day before ``D``
   and not cancelled, the share of them done before ``D`` → 90 % or more: 100, 75 %: 75, 50 %: 45, less: 15.
   Nothing due yet: no data.
+- ``nps``: the customer's latest answer to the annual key-account survey (``gridkam.surveys``) answered in the 12
+  months: its 0–10 "how likely to recommend" score × 10 (a promoter's 9 is 90 points, a detractor's 4 is 40). No
+  answer in the 12 months: no data.
 
 The score is the weighted mean (``GRIDKAM["HEALTH_WEIGHTS"]``) of the points of the drivers with data (a
 driver without data drops out and the others' weights are rescaled), rounded half up to one decimal; when no
@@ -38,7 +41,7 @@ marked done (``task_done`` signal); an account that recovers keeps its open aler
 
 A fixed number of queries whatever the number of accounts: one for the accounts (with their latest risk score,
 previous health level and manager as subqueries), one grouped query per source table (requests, monthly
-quantities, plan occurrences), numpy for the points.
+quantities, plan occurrences, annual-survey answers), numpy for the points.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ from gridkam.customers.choices import AccountStatus, AssignmentRole
 from gridkam.customers.models import AccountAssignment, ElectricityAccount
 from gridkam.servicedesk.choices import RequestType
 from gridkam.servicedesk.models import ServiceRequest
+from gridkam.surveys.choices import SurveyKind
+from gridkam.surveys.models import Survey
 from gridkam.tariffs.models import MonthlyUsage
 
 from .choices import HealthDriver, HealthLevel, NotificationEvent, OccurrenceStatus
@@ -78,6 +83,7 @@ SLA_BREACHES = HealthDriver.SLA_BREACHES.value
 FEE_RISK = HealthDriver.FEE_RISK.value
 CONSUMPTION_TREND = HealthDriver.CONSUMPTION_TREND.value
 PLAN_DELIVERY = HealthDriver.PLAN_DELIVERY.value
+NPS = HealthDriver.NPS.value
 DRIVERS: tuple[str, ...] = tuple(HealthDriver.values)
 
 # Weights used when GRIDKAM["HEALTH_WEIGHTS"] does not name a driver.
@@ -88,6 +94,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     FEE_RISK: 0.25,
     CONSUMPTION_TREND: 0.15,
     PLAN_DELIVERY: 0.15,
+    NPS: 0.15,
 }
 
 # Step thresholds: (lower bounds, increasing) and the points from below the first bound upwards. A value at a
@@ -148,7 +155,7 @@ def health_weights() -> dict[str, float]:
 
 def driver_points(driver: str, values) -> np.ndarray:
     """Points 0–100 of a driver's values (NaN or None: no data → NaN). ``fee_risk`` takes risk levels, the
-    others numbers: mean rating, complaint count, breached share, energy ratio, delivered share."""
+    others numbers: mean rating, complaint count, breached share, energy ratio, delivered share, NPS answer 0–10."""
     if driver == FEE_RISK:
         return np.array([FEE_RISK_POINTS.get(v, np.nan) if v else np.nan for v in values], dtype=float)
     array = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -166,6 +173,8 @@ def driver_points(driver: str, values) -> np.ndarray:
     elif driver == PLAN_DELIVERY:
         bounds, steps = PLAN_STEPS
         points = np.array(steps)[np.searchsorted(bounds, safe, side="right")]
+    elif driver == NPS:
+        points = np.clip(safe * 10.0, 0.0, 100.0)
     else:
         raise ValueError(f"Unknown health driver {driver!r}.")
     return np.where(missing, np.nan, points.astype(float))
@@ -265,7 +274,7 @@ def scores_compute(
 ) -> Scores:
     """Score every account that is not closed (or those of ``account_ids``) as of ``day`` from the data known
     before that day; nothing is written. ``extra`` annotations of the account query come back in
-    ``Scores.extra``. Five queries, whatever the number of accounts."""
+    ``Scores.extra``. Six queries, whatever the number of accounts."""
     weights = weights or health_weights()
     latest_risk = RiskScore.objects.filter(account=OuterRef("pk"), scored_on__lte=day).order_by("-scored_on")
     accounts = ElectricityAccount.objects.exclude(status=AccountStatus.CLOSED)
@@ -364,6 +373,11 @@ def scores_compute(
     plan_rows = np.array([plans.get(c, (0, 0)) for c in customer_of], dtype=float).reshape(n, 2)
     plan_due, plan_done = plan_rows.T
 
+    # The customers' latest annual-survey answer of the 12 months (the one with no later answer).
+    nps_answers = _latest_nps(start=start, end=end, customer_ids=customer_ids if restrict else None)
+    nps_rows = [nps_answers.get(c) for c in customer_of]
+    nps_value = np.array([np.nan if r is None else float(r[0]) for r in nps_rows], dtype=float)
+
     risk_levels = [r[2] or None for r in rows]
     risk_scores = np.array([np.nan if r[3] is None else float(r[3]) for r in rows], dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -380,6 +394,7 @@ def scores_compute(
         FEE_RISK: risk_scores,
         CONSUMPTION_TREND: np.round(ratio, 4),
         PLAN_DELIVERY: np.round(delivered, 4),
+        NPS: nps_value,
     }
     points = np.full((n, len(DRIVERS)), np.nan)
     for j, driver in enumerate(DRIVERS):
@@ -395,6 +410,11 @@ def scores_compute(
             "ratio": _rounded(ratio, 4),
         },
         PLAN_DELIVERY: {"done": as_int(plan_done), "due": as_int(plan_due)},
+        NPS: {
+            "nps": [None if r is None else r[0] for r in nps_rows],
+            "answered_on": [None if r is None else r[1] for r in nps_rows],
+            "year": [None if r is None else r[2] for r in nps_rows],
+        },
     }
     weight_array = np.array([weights[d] for d in DRIVERS], dtype=float)
     score = weighted_score(points, weight_array) if n else np.zeros(0)
@@ -409,6 +429,27 @@ def scores_compute(
         levels=[str(LEVELS_BY_RANK[r]) for r in level_ranks(score).tolist()],
         extra=extras,
     )
+
+
+def _latest_nps(
+    *, start: datetime.datetime, end: datetime.datetime, customer_ids: list[int] | None
+) -> dict[int, tuple[int, str, int | None]]:
+    """{customer id: (NPS answer 0–10, local day answered (ISO), year surveyed)} of each customer's latest annual-
+    survey answer in ``[start, end)``: one query, the answers with no later one of the same customer."""
+    answers = Survey.objects.filter(
+        kind=SurveyKind.ANNUAL, nps__isnull=False, answered_at__gte=start, answered_at__lt=end
+    )
+    if customer_ids is not None:
+        answers = answers.filter(customer_id__in=customer_ids)
+    later = answers.filter(customer_id=OuterRef("customer_id")).filter(
+        Q(answered_at__gt=OuterRef("answered_at")) | Q(answered_at=OuterRef("answered_at"), pk__gt=OuterRef("pk"))
+    )
+    return {
+        customer_id: (nps, timezone.localtime(answered_at).date().isoformat(), year)
+        for customer_id, nps, answered_at, year in answers.exclude(Exists(later))
+        .order_by()
+        .values_list("customer_id", "nps", "answered_at", "year")
+    }
 
 
 def health_link(account_id: int) -> str:

@@ -144,6 +144,13 @@ def driver_text(code: str, data: dict | None) -> str:
             "%(done)s of %(due)s service-plan items due this year done (%(share)s).",
             due,
         ) % {"done": done, "due": due, "share": _pct(done, due)}
+    if code == HealthDriver.NPS:
+        if data.get("nps") is None:
+            return _("No answer to the annual survey in the last 12 months.")
+        return _("Answered %(score)s of 10 to “how likely to recommend us” in the annual survey on %(day)s.") % {
+            "score": data["nps"],
+            "day": data.get("answered_on") or "—",
+        }
     return ""
 
 

@@ -166,6 +166,7 @@ def test_default_weights_alert_on_the_unhealthy_data(p, account):
         "fee_risk": 10.0,
         "consumption_trend": 15.0,
         "plan_delivery": 15.0,
+        "nps": None,
     }
 
 

@@ -65,7 +65,7 @@ def test_points_at_thresholds(driver, values, points):
 
 def test_unknown_driver_is_an_error():
     with pytest.raises(ValueError):
-        health.driver_points("nps", [1])
+        health.driver_points("csat", [1])
 
 
 def test_levels_at_boundaries():
@@ -228,7 +228,7 @@ def test_score_is_the_weighted_mean_of_the_drivers_with_data(p, account):
     expected = (0.15 * 50 + 0.15 * 70 + 0.15 * 100 + 0.25 * 70) / (0.15 * 3 + 0.25)
     assert scores.score[0] == pytest.approx(round(expected, 1))
     assert scores.levels == ["watch"]
-    assert [factors[d]["weight"] for d in HealthDriver.values] == [0.15, 0.15, 0.15, 0.25, 0, 0]
+    assert [factors[d]["weight"] for d in HealthDriver.values] == [0.15, 0.15, 0.15, 0.25, 0, 0, 0]
 
 
 def test_weights_come_from_settings(settings, account):
@@ -244,7 +244,7 @@ def test_weights_come_from_settings(settings, account):
 
 @pytest.mark.parametrize(
     "weights",
-    [{"nps": 0.1}, {"fee_risk": -1}, {d: 0 for d in HealthDriver.values}],
+    [{"csat": 0.1}, {"fee_risk": -1}, {d: 0 for d in HealthDriver.values}],
 )
 def test_bad_weights_are_a_configuration_error(settings, weights):
     settings.GRIDKAM = {**settings.GRIDKAM, "HEALTH_WEIGHTS": weights}

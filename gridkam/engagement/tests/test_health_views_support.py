@@ -18,6 +18,7 @@ WEIGHTS = {
     HealthDriver.FEE_RISK: 0.25,
     HealthDriver.CONSUMPTION_TREND: 0.15,
     HealthDriver.PLAN_DELIVERY: 0.15,
+    HealthDriver.NPS: 0.15,
 }
 DATA = {
     HealthDriver.SATISFACTION: {"requests": 12, "rated": 5, "mean": 4.2},
@@ -26,6 +27,7 @@ DATA = {
     HealthDriver.FEE_RISK: {"level": "high"},
     HealthDriver.CONSUMPTION_TREND: {"recent_kwh": 830000, "earlier_kwh": 1000000, "ratio": 0.83},
     HealthDriver.PLAN_DELIVERY: {"done": 7, "due": 9},
+    HealthDriver.NPS: {"nps": 8, "answered_on": "2026-03-02", "year": 2025},
 }
 
 
