@@ -27,6 +27,7 @@ run: migrate
 	$(RUN_ENV) $(PY) manage.py load_statutory_days
 	$(RUN_ENV) $(PY) manage.py load_sla_defaults
 	$(RUN_ENV) $(PY) manage.py load_plan_templates
+	$(RUN_ENV) $(PY) manage.py load_survey_templates
 	$(RUN_ENV) $(PY) manage.py seed_demo --if-empty
 	@$(PY) manage.py demo_logins --url http://$(HOST):$(PORT)
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
@@ -62,10 +63,10 @@ test-celery: install
 # readings import benchmark skips itself there) and a second pass runs the PostgreSQL ones against BENCH_PG_URL
 # (pytest-django creates and drops test_<name> there) when that server answers: the readings import (issue 4;
 # GRIDKAM_BENCH_POINTS=500 makes a quick run), the bill run, risk scoring and the collections workbench (issue 5),
-# the SLA sweep and "my work" (issue 6).
+# the SLA sweep and "my work" (issue 6), account health and the portal home (issue 7).
 BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/gridkam
 BENCH_PG := bench/test_bench_readings.py bench/test_bench_bill_run.py bench/test_bench_risk.py bench/test_bench_workbench.py \
-  bench/test_bench_sla.py bench/test_bench_mywork.py bench/test_bench_health.py
+  bench/test_bench_sla.py bench/test_bench_mywork.py bench/test_bench_health.py bench/test_bench_portal.py
 BENCH_ARGS := -q -p no:cacheprovider --benchmark-only --benchmark-columns=min,median,mean,max,rounds
 bench: install
 	$(BIN)/pytest bench $(BENCH_ARGS)

@@ -13,8 +13,11 @@ from gridkam.billing.api.urls import register as register_billing
 from gridkam.core.api_views import register as register_core
 from gridkam.customers.api.views import register as register_customers
 from gridkam.engagement.api.urls import register as register_engagement
+from gridkam.messaging.api import register as register_messaging
 from gridkam.metering.api.imports import register as register_metering_imports
+from gridkam.portal.api import register as register_portal
 from gridkam.servicedesk.api.urls import register as register_servicedesk
+from gridkam.surveys.api import register as register_surveys
 from gridkam.tariffs.api.views import register as register_tariffs
 from gridkam.users.api import MeView, TokenView
 from gridkam.users.api import register as register_users
@@ -28,6 +31,9 @@ register_metering_imports(router)
 register_billing(router)
 register_servicedesk(router)
 register_engagement(router)
+register_portal(router)
+register_messaging(router)
+register_surveys(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -40,5 +46,8 @@ urlpatterns = [
     path("", include("gridkam.billing.api.urls")),
     path("", include("gridkam.servicedesk.api.urls")),
     path("", include("gridkam.engagement.api.urls")),
+    path("", include("gridkam.portal.api")),
+    path("", include("gridkam.messaging.api")),
+    path("", include("gridkam.surveys.api")),
     path("", include(router.urls)),
 ]

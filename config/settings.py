@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "template_partials",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "gridkam.core",
     "gridkam.users",
     "gridkam.customers",
@@ -61,6 +63,9 @@ INSTALLED_APPS = [
     "gridkam.engagement",
     "gridkam.servicedesk",
     "gridkam.dashboard",
+    "gridkam.portal",
+    "gridkam.messaging",
+    "gridkam.surveys",
     "gridkam.demo",
 ]
 
@@ -73,6 +78,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Two-factor: marks request.user verified by a code, then keeps users who owe a code on the code page.
+    "django_otp.middleware.OTPMiddleware",
+    "gridkam.users.otp.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -139,6 +147,11 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# The issuer authenticator apps show next to the account name (docs/portal-users.md).
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "GridKAM")
+# Password-reset links work for this many seconds (Django's default is three days).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT_HOURS", "24")) * 3600
 
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.5"))
@@ -213,6 +226,8 @@ CELERY_BEAT_SCHEDULE = {
     "engagement-plan-due-notices": {"task": "engagement.plan_due_notices", "schedule": crontab(hour=7, minute=0)},
     # After the risk scoring (02:30): the health score reads each account's latest risk level.
     "engagement-health-score-nightly": {"task": "engagement.health_score_all", "schedule": crontab(hour=3, minute=0)},
+    # Survey links to contacts that the after-commit task did not send (lost task, mail server down).
+    "surveys-send-pending-links": {"task": "surveys.send_pending_links", "schedule": crontab(minute=20)},
 }
 
 # Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the
@@ -352,9 +367,15 @@ GRIDKAM = {
         "fee_risk": 0.25,
         "consumption_trend": 0.15,
         "plan_delivery": 0.15,
+        "nps": 0.15,
     },
     # Days an account manager has to act on an account that turned unhealthy.
     "HEALTH_ALERT_DAYS": int(os.environ.get("GRIDKAM_HEALTH_ALERT_DAYS", "5")),
+    # --- Portal users (docs/portal-users.md) ---
+    # Days an invitation link to the portal stays valid.
+    "PORTAL_INVITATION_DAYS": int(os.environ.get("GRIDKAM_PORTAL_INVITATION_DAYS", "7")),
+    # How many days ahead a VIP desk can be booked (staff and portal users alike).
+    "APPOINTMENT_BOOKING_DAYS": int(os.environ.get("GRIDKAM_APPOINTMENT_BOOKING_DAYS", "180")),
     # --- Working-day calendar and SLA clocks (gridkam/core/workdays.py, clocks.py) ---
     # Working hours of a working day, local time (TIME_ZONE): the periods a "working" SLA clock counts.
     # GRIDKAM_WORKING_HOURS="08:30-12:00,13:30-17:30" replaces them.

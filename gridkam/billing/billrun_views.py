@@ -28,6 +28,7 @@ from django.views import View
 from django.views.generic import DetailView
 
 from gridkam.core.exports import Column, xlsx_response
+from gridkam.core.ids import id_from
 from gridkam.core.views import FilteredListView
 
 from .billrun import (
@@ -199,8 +200,8 @@ class BillRunDetailView(StaffPageMixin, DetailView):
     context_object_name = "run"
 
     def get(self, request, *args, **kwargs):
-        if str(kwargs["pk"]).isdigit():
-            bill_runs_interrupted_mark(run_ids=[int(kwargs["pk"])])
+        if (run_id := id_from(kwargs["pk"])) is not None:
+            bill_runs_interrupted_mark(run_ids=[run_id])
         self.object = self.get_object()
         export = request.GET.get("export")
         if export == "skipped":

@@ -8,6 +8,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from gridkam.core.ids import id_from
+
 from .models import OrgUnit, StatutoryDay
 from .services import org_unit_save, statutory_day_save
 from .workdays import calendar_coverage
@@ -52,8 +54,8 @@ class YearFilter(admin.SimpleListFilter):
         return [(str(year), str(year)) for year in years]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            return queryset.filter(day__year=int(self.value()))
+        if (year := id_from(self.value())) is not None:
+            return queryset.filter(day__year=year)
         return queryset
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import IntegerField, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,7 @@ from drf_spectacular.drainage import has_override, set_override
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import mixins, permissions, serializers, viewsets
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.filters import OrderingFilter
 
 from gridkam.users.choices import Role
@@ -35,6 +36,18 @@ MAX_DB_ID = 2**63 - 1
 
 # Roles whose work includes changing master data. Billing clerks and customer users read only.
 WRITER_ROLES = {Role.ADMINISTRATOR, Role.SUPERVISOR, Role.ACCOUNT_MANAGER, Role.FIELD_ENGINEER}
+
+
+def service_call(func, **kwargs):
+    """Call a service from an API view: PermissionError → 403, Django's ValidationError → 400 with field errors."""
+    try:
+        return func(**kwargs)
+    except PermissionError as error:
+        raise PermissionDenied(str(error)) from None
+    except DjangoValidationError as error:
+        raise ValidationError(
+            error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+        ) from None
 
 
 class IsStaff(permissions.BasePermission):

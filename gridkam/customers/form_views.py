@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView
 
+from gridkam.core.ids import id_from
 from gridkam.core.views import RoleRequiredMixin
 from gridkam.users.choices import Role
 from gridkam.users.permissions import manages_portfolios
@@ -462,7 +463,7 @@ class PortfolioReassignView(RoleRequiredMixin, FormView):
         kwargs = {**super().get_form_kwargs(), "user": self.request.user}
         if self.request.method == "GET":
             kwargs["initial"] = {
-                "customers": [pk for pk in self.request.GET.getlist("customers") if pk.isdigit()],
+                "customers": [pk for pk in self.request.GET.getlist("customers") if id_from(pk) is not None],
                 "role": self.request.GET.get("role") or AssignmentRole.MANAGER,
             }
         return kwargs
@@ -493,7 +494,7 @@ class PortfolioReassignView(RoleRequiredMixin, FormView):
         context = super().get_context_data(**kwargs)
         form = context["form"]
         raw = form.data.getlist("customers") if form.is_bound else form.initial.get("customers", [])
-        ids = [int(pk) for pk in raw if str(pk).isdigit()]
+        ids = [pk for pk in map(id_from, raw) if pk is not None]
         context.update(
             nav="customers",
             selected=selectors.customer_list(user=self.request.user).filter(pk__in=ids).order_by("name"),
@@ -574,7 +575,7 @@ class CustomerLookupView(LoginRequiredMixin, View):
         if query:
             customers = customer_search(Customer.objects.visible_to(request.user), query)
             exclude = request.GET.get("exclude", "")
-            if exclude.isdigit():
-                customers = customers.exclude(pk__in=customer_family_ids(int(exclude)))
+            if (exclude_id := id_from(exclude)) is not None:
+                customers = customers.exclude(pk__in=customer_family_ids(exclude_id))
             customers = customers.order_by("name")[: self.limit]
         return render(request, "customers/customer_lookup.html", {"customers": customers})

@@ -63,6 +63,9 @@ class NotificationEvent(models.TextChoices):
     APPOINTMENT_REMINDER = "appointment_reminder", _("A VIP desk appointment is coming")
     PLAN_ITEM_DUE = "plan_item_due", _("A service-plan item of mine falls due")
     HEALTH_ALERT = "health_alert", _("An account of mine turns unhealthy")
+    MESSAGE_RECEIVED = "message_received", _("A new message in a conversation of mine")
+    SURVEY_REQUESTED = "survey_requested", _("A survey is waiting for my answer")
+    REQUEST_CUSTOMER_REPLY = "request_customer_reply", _("The customer writes on my service request")
 
 
 class NotificationChannel(models.TextChoices):
@@ -91,7 +94,7 @@ HEALTH_LEVEL_ORDER = {level: rank for rank, level in enumerate(HealthLevel.value
 
 
 class HealthDriver(models.TextChoices):
-    """What an account's health is computed from (issue 7: NPS joins when surveys exist)."""
+    """What an account's health is computed from; ``nps`` is the customer's latest annual-survey answer."""
 
     SATISFACTION = "satisfaction", _("Satisfaction with closed requests")
     COMPLAINTS = "complaints", _("Complaints")
@@ -99,3 +102,4 @@ class HealthDriver(models.TextChoices):
     FEE_RISK = "fee_risk", _("Fee-recovery risk")
     CONSUMPTION_TREND = "consumption_trend", _("Consumption trend")
     PLAN_DELIVERY = "plan_delivery", _("Service-plan delivery")
+    NPS = "nps", _("Annual survey (NPS)")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from gridkam.core.ids import id_from
 from gridkam.core.models import OrgUnit
 from gridkam.customers.choices import AssignmentRole, Tier
 from gridkam.customers.forms import BootstrapFormMixin
@@ -139,8 +140,8 @@ class OccurrenceFilterSet(django_filters.FilterSet):
         if value == "mine":
             user = getattr(self.request, "user", None)
             return queryset.filter(owner_id=user.pk if user is not None else None)
-        if value.isdigit() and len(value) <= 18:
-            return queryset.filter(owner_id=int(value))
+        if (owner_id := id_from(value)) is not None:
+            return queryset.filter(owner_id=owner_id)
         return queryset.none()
 
     def filter_overdue(self, queryset, name, value):
@@ -256,7 +257,8 @@ class VisitForm(BootstrapFormMixin, forms.Form):
         chosen = customer
         if self.is_bound:
             raw = self.data.get("customer", "")
-            chosen = Customer.objects.visible_to(user).filter(pk=raw).first() if str(raw).isdigit() else None
+            customer_id = id_from(raw)
+            chosen = Customer.objects.visible_to(user).filter(pk=customer_id).first() if customer_id else None
         if chosen is not None:
             self.fields["account"].queryset = ElectricityAccount.objects.filter(customer=chosen).order_by("account_no")
             self.fields["occurrence"].queryset = open_occurrences(chosen).select_related("item")

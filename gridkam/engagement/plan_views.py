@@ -20,6 +20,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from gridkam.core.exports import Column, xlsx_response
+from gridkam.core.ids import id_from
 from gridkam.core.models import OrgUnit
 from gridkam.core.views import FilteredListView, StaffOnlyMixin
 from gridkam.customers.choices import Tier
@@ -139,9 +140,9 @@ class PlanGenerateView(StaffOnlyMixin, View):
         raw_customer = request.POST.get("customer", "")
         customer = None
         if raw_customer:
-            if not raw_customer.isdigit() or len(raw_customer) > 18:
+            if (customer_id := id_from(raw_customer)) is None:
                 raise Http404
-            customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=int(raw_customer))
+            customer = get_object_or_404(Customer.objects.visible_to(request.user), pk=customer_id)
         if customer is None and not svc.can_generate_all(request.user):
             raise PermissionDenied
         if customer is not None and not svc.can_tailor(request.user, customer):
@@ -415,14 +416,14 @@ class VisitCreateView(StaffOnlyMixin, View):
         user = request.user
         customer, initial = None, {}
         raw_occurrence = request.GET.get("occurrence", "")
-        if raw_occurrence.isdigit() and len(raw_occurrence) <= 18:
-            occurrence = svc.occurrences_visible(user).filter(pk=int(raw_occurrence)).select_related("customer").first()
+        if (occurrence_id := id_from(raw_occurrence)) is not None:
+            occurrence = svc.occurrences_visible(user).filter(pk=occurrence_id).select_related("customer").first()
             if occurrence is not None:
                 customer = occurrence.customer
                 initial.update(occurrence=occurrence.pk, activity=occurrence.activity)
         raw_customer = request.GET.get("customer", "")
-        if customer is None and raw_customer.isdigit() and len(raw_customer) <= 18:
-            customer = Customer.objects.visible_to(user).filter(pk=int(raw_customer)).first()
+        if customer is None and (customer_id := id_from(raw_customer)) is not None:
+            customer = Customer.objects.visible_to(user).filter(pk=customer_id).first()
         if customer is not None:
             initial["customer"] = customer.pk
             initial.setdefault("participants", [user.pk])

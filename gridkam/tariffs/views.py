@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from gridkam.core.exports import Column
+from gridkam.core.ids import id_from
 from gridkam.core.views import FilteredListView
 from gridkam.customers.models import ElectricityAccount
 
@@ -176,9 +177,9 @@ class QuoteView(LoginRequiredMixin, TemplateView):
         """Flat form values: an account's terms when ``?account=`` names one the user sees, else an example."""
         data = dict(QUOTE_EXAMPLE)
         account_id = self.request.GET.get("account", "")
-        if account_id.isdigit():
+        if (pk := id_from(account_id)) is not None:
             try:
-                account = selectors.account_get(user=self.request.user, pk=int(account_id))
+                account = selectors.account_get(user=self.request.user, pk=pk)
             except ElectricityAccount.DoesNotExist:
                 account = None
             if account is not None:

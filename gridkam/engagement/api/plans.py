@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.urls import path
 from django.utils import timezone
@@ -36,6 +35,7 @@ from gridkam.core.api_views import (
     IsSupervisorOrAdministrator,
     SafeLookupMixin,
     ScopedPrimaryKeyRelatedField,
+    service_call,
 )
 from gridkam.customers.choices import AssignmentRole
 from gridkam.customers.models import Customer, ElectricityAccount
@@ -63,18 +63,6 @@ ERRORS = {
     403: OpenApiResponse(description=gettext_lazy("Your role may not do this here.")),
     404: OpenApiResponse(description=gettext_lazy("Not in your view.")),
 }
-
-
-def _run(func, **kwargs):
-    """Call a service; PermissionError → 403, ValidationError → 400 with field errors."""
-    try:
-        return func(**kwargs)
-    except PermissionError as error:
-        raise PermissionDenied(str(error)) from None
-    except ValidationError as error:
-        raise serializers.ValidationError(
-            error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
-        ) from None
 
 
 def _staff_scope(user):
@@ -148,7 +136,7 @@ class PlanTemplateItemViewSet(
         item = self.get_object()
         serializer = TemplateItemSerializer(item, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        item = _run(svc.plan_template_item_update, item=item, user=request.user, **serializer.validated_data)
+        item = service_call(svc.plan_template_item_update, item=item, user=request.user, **serializer.validated_data)
         return Response(TemplateItemSerializer(item).data)
 
 
@@ -365,12 +353,12 @@ class ServicePlanViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
         data = self._valid(GenerateSerializer)
         customer = data["customer"]
         if customer is not None:
-            plan = _run(svc.plan_generate, customer=customer, year=data["year"], user=request.user)
+            plan = service_call(svc.plan_generate, customer=customer, year=data["year"], user=request.user)
             counts = {"year": data["year"], "created": 1, "skipped": 0, "no_template": 0, "plan": plan.pk}
             counts["items"] = plan.items.count()
             counts["occurrences"] = PlanOccurrence.objects.filter(item__plan=plan).count()
             return Response(counts)
-        counts = _run(svc.plans_generate, year=data["year"], user=request.user)
+        counts = service_call(svc.plans_generate, year=data["year"], user=request.user)
         return Response({**counts, "plan": None})
 
     def _item(self, plan, item_id):
@@ -391,7 +379,7 @@ class ServicePlanViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
     def add_item(self, request, pk=None):
         plan = self._tailoring()
         data = self._valid(AddItemSerializer)
-        _run(svc.plan_item_add, plan=plan, user=request.user, **data)
+        service_call(svc.plan_item_add, plan=plan, user=request.user, **data)
         return self._detail(plan)
 
     @_tailor_schema(FrequencySerializer, gettext_lazy("Change an item's frequency"))
@@ -400,7 +388,9 @@ class ServicePlanViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
         plan = self._tailoring()
         data = self._valid(FrequencySerializer)
         item = self._item(plan, data["item"])
-        _run(svc.plan_item_frequency, item=item, frequency=data["frequency"], reason=data["reason"], user=request.user)
+        service_call(
+            svc.plan_item_frequency, item=item, frequency=data["frequency"], reason=data["reason"], user=request.user
+        )
         return self._detail(plan)
 
     @_tailor_schema(OwnerSerializer, gettext_lazy("Give an item to another owner"))
@@ -409,7 +399,7 @@ class ServicePlanViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
         plan = self._tailoring()
         data = self._valid(OwnerSerializer)
         item = self._item(plan, data["item"])
-        _run(svc.plan_item_owner, item=item, owner=data["owner"], reason=data["reason"], user=request.user)
+        service_call(svc.plan_item_owner, item=item, owner=data["owner"], reason=data["reason"], user=request.user)
         return self._detail(plan)
 
     @_tailor_schema(RemoveSerializer, gettext_lazy("Take an item out of the plan"))
@@ -418,7 +408,7 @@ class ServicePlanViewSet(SafeLookupMixin, viewsets.ReadOnlyModelViewSet):
         plan = self._tailoring()
         data = self._valid(RemoveSerializer)
         item = self._item(plan, data["item"])
-        _run(svc.plan_item_remove, item=item, reason=data["reason"], user=request.user)
+        service_call(svc.plan_item_remove, item=item, reason=data["reason"], user=request.user)
         return self._detail(plan)
 
 
@@ -559,7 +549,7 @@ class VisitViewSet(SafeLookupMixin, mixins.CreateModelMixin, viewsets.ReadOnlyMo
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         data["follow_ups"] = [dict(row) for row in data["follow_ups"]]
-        visit = _run(visit_svc.visit_record, user=request.user, **data)
+        visit = service_call(visit_svc.visit_record, user=request.user, **data)
         visit = self.get_queryset().get(pk=visit.pk)
         return Response(VisitDetailSerializer(visit).data, status=status.HTTP_201_CREATED)
 

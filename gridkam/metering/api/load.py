@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gridkam.core.api import validation_error_response
+from gridkam.core.ids import id_from
 from gridkam.customers.models import ElectricityAccount
 
 from .. import selectors
@@ -139,7 +140,7 @@ class AccountLoadMonthsView(APIView):
                 errors["to"] = [str(exc)]
         count = TREND_MONTHS
         if text := request.query_params.get("months", "").strip():
-            if not text.isdigit() or not 1 <= int(text) <= MAX_MONTHS:
+            if not 1 <= (id_from(text) or 0) <= MAX_MONTHS:
                 errors["months"] = [_("Give a whole number of months from 1 to %(max)d.") % {"max": MAX_MONTHS}]
             else:
                 count = int(text)

@@ -15,10 +15,13 @@ from tqdm import tqdm
 
 from gridkam.customers.models import Customer
 from gridkam.demo.billing import DEFAULT_BILL_MONTHS, demo_billing_load
+from gridkam.demo.messaging import demo_messages_load
 from gridkam.demo.plans import demo_plans_load
+from gridkam.demo.portal_users import portal_users_seed
 from gridkam.demo.readings import DEFAULT_READINGS_ACCOUNTS, demo_readings_load
 from gridkam.demo.service import PER_CUSTOMER, demo_service_load
-from gridkam.demo.services import demo_seed
+from gridkam.demo.services import DEMO_PASSWORD, demo_seed
+from gridkam.demo.surveys import demo_surveys_load
 from gridkam.demo.usage import DEFAULT_MONTHS
 from gridkam.engagement.choices import DeliveryStatus
 from gridkam.engagement.models import Notification, NotificationDelivery
@@ -136,6 +139,11 @@ class Command(BaseCommand):
         if verbosity and not as_json and options["service_requests"] != 0:
             self.stderr.write("Logging six months of service requests and running the SLA sweep…")
         summary["service"] = demo_service_load(seed=options["seed"], count=options["service_requests"])
+        if verbosity and not as_json:
+            self.stderr.write("Granting portal scopes, writing conversations and surveys…")
+        summary["portal"] = portal_users_seed(password=DEMO_PASSWORD)
+        summary["messages"] = demo_messages_load(seed=options["seed"])
+        summary["surveys"] = demo_surveys_load(seed=options["seed"])
         return summary
 
     def _print_json(self, summary: dict) -> None:
@@ -182,4 +190,10 @@ class Command(BaseCommand):
                 f"Service requests: {service['requests']} over six months, {service['open']} open today, "
                 f"{service['breached']} with an SLA target breached."
             )
+        portal, messages, surveys = summary["portal"], summary["messages"], summary["surveys"]
+        self.stdout.write(
+            f"Portal: {portal['scopes']} subsidiaries granted to group users, {portal['invitations']} invitation "
+            f"pending; {messages.get('conversations', 0)} conversations; {surveys['post_request']} post-request and "
+            f"{surveys['annual']} annual surveys sent, {surveys['answered']} answered."
+        )
         self.stdout.write("Logins: python manage.py demo_logins")
