@@ -36,12 +36,17 @@ demo: migrate
 	$(PY) manage.py seed_demo --if-empty
 
 # Every test: unit, view, API, schemathesis and browser tests. DATABASE_URL picks the database.
+# Every test, in two passes: the tests without a browser on two processes (pytest-xdist, one test database each),
+# then the browser tests and the Celery-worker test in one process (they share a live server or the worker's
+# test_<name> database, and Chromium wants the second core). TEST_WORKERS=0 runs the first pass in one process too.
+TEST_WORKERS ?= 2
 test: install
 	$(BIN)/playwright --version >/dev/null
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not e2e and not celery_worker"
+	$(BIN)/pytest -q -m "e2e or celery_worker"
 
 test-fast: install
-	$(BIN)/pytest -q -m "not e2e"
+	$(BIN)/pytest -q -n $(TEST_WORKERS) -m "not e2e"
 
 test-e2e: install
 	$(BIN)/pytest -q -m e2e

@@ -34,10 +34,17 @@ def api():
     return client_for
 
 
+@pytest.fixture(scope="session")
+def _media_root(tmp_path_factory):
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _test_settings(settings):
+def _test_settings(settings, _media_root):
     # Tests read the Chinese UI by default, like users; a test switches to English when it needs to.
     settings.LANGUAGE_CODE = "zh-hans"
+    # Uploaded files (photos, attachments) of the tests go to a temporary folder, not the real data/media.
+    settings.MEDIA_ROOT = str(_media_root)
     # Argon2 is slow on purpose; tests hash many persona passwords.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # No collectstatic before tests: serve static files unhashed.
