@@ -13,9 +13,13 @@ from gridkam.billing.api.urls import register as register_billing
 from gridkam.core.api_views import register as register_core
 from gridkam.customers.api.views import register as register_customers
 from gridkam.engagement.api.urls import register as register_engagement
+from gridkam.expansion.api import register as register_expansion
+from gridkam.inspections.api import register as register_inspections
 from gridkam.messaging.api import register as register_messaging
 from gridkam.metering.api.imports import register as register_metering_imports
+from gridkam.outages.api import register as register_outages
 from gridkam.portal.api import register as register_portal
+from gridkam.powerquality.api import register as register_powerquality
 from gridkam.servicedesk.api.urls import register as register_servicedesk
 from gridkam.surveys.api import register as register_surveys
 from gridkam.tariffs.api.views import register as register_tariffs
@@ -34,6 +38,10 @@ register_engagement(router)
 register_portal(router)
 register_messaging(router)
 register_surveys(router)
+register_expansion(router)
+register_outages(router)
+register_inspections(router)
+register_powerquality(router)
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -49,5 +57,9 @@ urlpatterns = [
     path("", include("gridkam.portal.api")),
     path("", include("gridkam.messaging.api")),
     path("", include("gridkam.surveys.api")),
+    path("", include("gridkam.expansion.api")),
+    path("", include("gridkam.outages.api")),
+    path("", include("gridkam.inspections.api")),
+    path("", include("gridkam.powerquality.api")),
     path("", include(router.urls)),
 ]

@@ -66,6 +66,10 @@ INSTALLED_APPS = [
     "gridkam.portal",
     "gridkam.messaging",
     "gridkam.surveys",
+    "gridkam.expansion",
+    "gridkam.outages",
+    "gridkam.inspections",
+    "gridkam.powerquality",
     "gridkam.demo",
 ]
 
@@ -228,6 +232,13 @@ CELERY_BEAT_SCHEDULE = {
     "engagement-health-score-nightly": {"task": "engagement.health_score_all", "schedule": crontab(hour=3, minute=0)},
     # Survey links to contacts that the after-commit task did not send (lost task, mail server down).
     "surveys-send-pending-links": {"task": "surveys.send_pending_links", "schedule": crontab(minute=20)},
+    # Business expansion: working days recomputed, owners warned before a time limit and told of breaches.
+    "expansion-alerts-daily": {"task": "expansion.alerts_check", "schedule": crontab(hour=7, minute=10)},
+    # Overdue hidden dangers: the account manager, then the supervisors (docs/inspections.md).
+    "inspections-escalate-overdue-dangers": {
+        "task": "inspections.escalate_overdue_dangers",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 
 # Empty: a cache in each process's memory, enough for one process. Workers and the web processes share the
@@ -293,6 +304,21 @@ SPECTACULAR_SETTINGS = {
         "FollowUpKindEnum": "gridkam.engagement.choices.FollowUpKind",
         "PlanChangeKindEnum": "gridkam.engagement.choices.PlanChangeKind",
         "HealthLevelEnum": "gridkam.engagement.choices.HealthLevel",
+        "ExpansionProjectKindEnum": "gridkam.expansion.choices.ProjectKind",
+        "ExpansionProjectStatusEnum": "gridkam.expansion.choices.ProjectStatus",
+        "ExpansionStageEnum": "gridkam.expansion.choices.Stage",
+        "PowerQualityKindEnum": "gridkam.powerquality.choices.PqKind",
+        "PowerQualitySeverityEnum": "gridkam.powerquality.choices.Severity",
+        "PowerQualitySourceEnum": "gridkam.powerquality.choices.PqSource",
+        "PowerQualityImportStatusEnum": "gridkam.powerquality.models.ImportStatus",
+        "OutageKindEnum": "gridkam.outages.choices.OutageKind",
+        "OutageStatusEnum": "gridkam.outages.choices.OutageStatus",
+        "OutageSupplyRoleEnum": "gridkam.outages.choices.SupplyRole",
+        "OutageFollowUpKindEnum": "gridkam.outages.choices.FollowUpKind",
+        "OutageAckChannelEnum": "gridkam.outages.choices.AckChannel",
+        "DangerSeverityEnum": "gridkam.inspections.choices.Severity",
+        "DangerStatusEnum": "gridkam.inspections.choices.DangerStatus",
+        "InspectionKindEnum": "gridkam.inspections.choices.InspectionKind",
     },
 }
 
@@ -376,6 +402,33 @@ GRIDKAM = {
     "PORTAL_INVITATION_DAYS": int(os.environ.get("GRIDKAM_PORTAL_INVITATION_DAYS", "7")),
     # How many days ahead a VIP desk can be booked (staff and portal users alike).
     "APPOINTMENT_BOOKING_DAYS": int(os.environ.get("GRIDKAM_APPOINTMENT_BOOKING_DAYS", "180")),
+    # --- Outage notices (docs/outages.md): lead times of the public service commitments ---
+    # Planned outages are announced at least this many days before they start.
+    "OUTAGE_PLANNED_LEAD_DAYS": int(os.environ.get("GRIDKAM_OUTAGE_PLANNED_LEAD_DAYS", "7")),
+    # Important users are told at least this many hours before a temporary maintenance outage.
+    "OUTAGE_IMPORTANT_LEAD_HOURS": int(os.environ.get("GRIDKAM_OUTAGE_IMPORTANT_LEAD_HOURS", "24")),
+    # --- Inspections and hidden dangers (docs/inspections.md) ---
+    # Days the customer has to rectify a hidden danger, by severity (calendar days from the inspection).
+    "INSPECTION_DEADLINE_DAYS": {
+        "general": int(os.environ.get("GRIDKAM_INSPECTION_DEADLINE_GENERAL", "30")),
+        "serious": int(os.environ.get("GRIDKAM_INSPECTION_DEADLINE_SERIOUS", "15")),
+        "major": int(os.environ.get("GRIDKAM_INSPECTION_DEADLINE_MAJOR", "7")),
+    },
+    # An overdue danger goes to the org unit's supervisors this many days after its account manager was told
+    # (major dangers: at once).
+    "INSPECTION_ESCALATE_DAYS": int(os.environ.get("GRIDKAM_INSPECTION_ESCALATE_DAYS", "7")),
+    # Months between periodic inspections for a tier and importance class without a rule.
+    "INSPECTION_DEFAULT_MONTHS": int(os.environ.get("GRIDKAM_INSPECTION_DEFAULT_MONTHS", "12")),
+    # Inspection photos: images, at most this many MB each.
+    "INSPECTION_PHOTO_MAX_MB": int(os.environ.get("GRIDKAM_INSPECTION_PHOTO_MAX_MB", "10")),
+    # --- Power quality (docs/power-quality.md) ---
+    # The equipment tolerance curve voltage sags are classified against: "itic" or "semi_f47".
+    "PQ_SAG_CURVE": os.environ.get("GRIDKAM_PQ_SAG_CURVE", "itic"),
+    # Largest monitoring export (CSV) accepted by the import, in MB.
+    "PQ_IMPORT_MAX_MB": float(os.environ.get("GRIDKAM_PQ_IMPORT_MAX_MB", "5")),
+    # --- Business expansion (docs/expansion.md) ---
+    # The owner is warned when a project or its current stage has this many working days left or fewer.
+    "EXPANSION_WARN_WORKING_DAYS": int(os.environ.get("GRIDKAM_EXPANSION_WARN_WORKING_DAYS", "3")),
     # --- Working-day calendar and SLA clocks (gridkam/core/workdays.py, clocks.py) ---
     # Working hours of a working day, local time (TIME_ZONE): the periods a "working" SLA clock counts.
     # GRIDKAM_WORKING_HOURS="08:30-12:00,13:30-17:30" replaces them.

@@ -45,6 +45,10 @@ urlpatterns = [
     path("portal/", include("gridkam.portal.urls")),
     path("messages/", include("gridkam.messaging.urls")),
     path("surveys/", include("gridkam.surveys.urls")),
+    path("expansion/", include("gridkam.expansion.urls")),
+    path("outages/", include("gridkam.outages.urls")),
+    path("inspections/", include("gridkam.inspections.urls")),
+    path("power-quality/", include("gridkam.powerquality.urls")),
     path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

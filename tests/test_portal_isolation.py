@@ -1,9 +1,10 @@
-"""Isolation of customers, generated: every URL of the portal, messaging and surveys and every API route with an id
-in its path is requested by customer A1's portal user with the id of customer B1's object of that kind; each must
-answer 404 (or 403 where the whole endpoint is closed to portal users, 405 where GET is not offered).
+"""Isolation of customers, generated: every URL of the portal, messaging, surveys, expansion, outages, inspections and
+power quality, and every API route with an id in its path is requested by customer A1's portal user with the id of
+customer B1's object of that kind; each must answer 404 (or 403 where the whole endpoint is closed to portal users,
+405 where GET is not offered).
 
-A new URL with a path parameter this file does not know fails the test: add its kwarg to ``KWARGS`` (portal,
-messaging, surveys: kwarg name → what it names) or its API name to ``API_OBJECTS`` / ``API_STAFF_ONLY``, in one place.
+A new URL with a path parameter this file does not know fails the test: add its kwarg to ``KWARGS`` (per namespace:
+kwarg name → what it names) or its API name to ``API_OBJECTS`` / ``API_STAFF_ONLY``, in one place.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gridkam.portal.tests.world import build_world
 
 pytestmark = pytest.mark.django_db
 
-NAMESPACES = ("portal", "messaging", "surveys")
+NAMESPACES = ("portal", "messaging", "surveys", "powerquality", "outages", "inspections", "expansion")
 
 # kwarg name (per namespace first, "*" for any) → attribute of the other customer's ``Side`` (world.theirs).
 KWARGS: dict[str, dict[str, str]] = {
@@ -34,6 +35,46 @@ KWARGS: dict[str, dict[str, str]] = {
     },
     "messaging": {"attachment.pk": "message_attachment"},
     "surveys": {"answer.pk": "survey"},
+    # Staff pages of expansion answer 403 to portal users whatever the id; the portal page takes a project.
+    "expansion": {
+        "project_detail.pk": "expansion_project",
+        "project_advance.pk": "expansion_project",
+        "clock_stop.pk": "expansion_project",
+        "document_upload.pk": "expansion_project",
+        "project_cancel.pk": "expansion_project",
+        "document_download.pk": "expansion_project",
+        "portal_detail.pk": "expansion_project",
+    },
+    # Staff pages of inspections answer 403 to portal users whatever the id; the portal notice takes a danger.
+    "inspections": {
+        "portal_notice.pk": "danger",
+        "danger_detail.pk": "danger",
+        "danger_notice.pk": "danger",
+        "danger_deliver.pk": "danger",
+        "danger_advance.pk": "danger",
+        "danger_reinspect.pk": "danger",
+        "inspection_detail.pk": "inspection",
+        "photo.pk": "inspection_photo",
+    },
+    # Staff pages of outages answer 403 to portal users whatever the id; the portal acknowledgement takes a notice.
+    "outages": {
+        "portal_acknowledge.pk": "outage_notice",
+        "notice_acknowledge.pk": "outage_notice",
+        "notice_follow_up.pk": "outage_notice",
+        "outage_detail.pk": "outage_notice",
+        "outage_edit.pk": "outage_notice",
+        "outage_announce.pk": "outage_notice",
+        "outage_actual.pk": "outage_notice",
+        "outage_cancel.pk": "outage_notice",
+        "feeder_detail.pk": "outage_notice",
+    },
+    "powerquality": {
+        "event_detail.pk": "pq_event",
+        "event_edit.pk": "pq_event",
+        "event_open_request.pk": "pq_event",
+        "import_detail.pk": "pq_import",
+        "account_summary.pk": "account",
+    },
     # Helpers of messaging and surveys add theirs here (e.g. "conversation_id": "conversation"), with the object
     # built in gridkam/portal/tests/world.py ``side()``.
     "*": {
@@ -52,6 +93,16 @@ KWARGS: dict[str, dict[str, str]] = {
 
 # API names (DRF basename + action) → the other customer's object their ``pk`` (or ``account_id``) names.
 API_OBJECTS = {
+    "hidden-danger-detail": "danger",
+    "hidden-danger-deliver-notice": "danger",
+    "hidden-danger-advance": "danger",
+    "hidden-danger-reinspect": "danger",
+    "inspection-detail": "inspection",
+    "expansion-project-advance": "expansion_project",
+    "expansion-project-cancel": "expansion_project",
+    "expansion-project-clock-stop": "expansion_project",
+    "expansion-project-complete": "expansion_project",
+    "expansion-project-detail": "expansion_project",
     "account-advice": "account",
     "account-billing": "account",
     "account-detail": "account",
@@ -73,6 +124,11 @@ API_OBJECTS = {
     "message-detail": "message",
     "message-make-request": "message",
     "survey-answer": "survey",
+    "outage-notice-detail": "outage_notice",
+    "outage-notice-acknowledge": "outage_notice",
+    "outage-notice-follow-up": "outage_notice",
+    "pq-event-detail": "pq_event",
+    "pq-event-open-request": "pq_event",
     "survey-detail": "survey",
     "bill-detail": "bill",
     "bill-issue": "bill",
@@ -98,6 +154,15 @@ API_OBJECTS = {
 # API endpoints closed to portal users whatever the id (staff data or reference data): asked with an id that names
 # nothing (an id of one of the user's own objects could be a legitimate 200), they must answer 403 or 404.
 API_STAFF_ONLY = {
+    "inspection-interval-detail",
+    "outage-detail",
+    "outage-announce",
+    "outage-finish",
+    "outage-cancel",
+    "outage-affected",
+    "feeder-detail",
+    "account-supply-detail",
+    "expansion-time-limit-detail",
     "bill-run-detail",
     "billing-import-detail",
     "dunning-case-detail",
@@ -106,6 +171,7 @@ API_STAFF_ONLY = {
     "notification-preference-detail",
     "org-unit-detail",
     "plan-occurrence-detail",
+    "pq-import-detail",
     "plan-template-detail",
     "plan-template-item-detail",
     "portal-invitation-detail",

@@ -66,6 +66,9 @@ class NotificationEvent(models.TextChoices):
     MESSAGE_RECEIVED = "message_received", _("A new message in a conversation of mine")
     SURVEY_REQUESTED = "survey_requested", _("A survey is waiting for my answer")
     REQUEST_CUSTOMER_REPLY = "request_customer_reply", _("The customer writes on my service request")
+    EXPANSION_DEADLINE = "expansion_deadline", _("A business expansion project of mine nears or passes its time limit")
+    OUTAGE_NOTICE = "outage_notice", _("An outage affects the supply of my customer")
+    DANGER_OVERDUE = "danger_overdue", _("A hidden danger of my customer is overdue for rectification")
 
 
 class NotificationChannel(models.TextChoices):

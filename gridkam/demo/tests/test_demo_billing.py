@@ -26,6 +26,7 @@ def seed_billing() -> dict:
     out = io.StringIO()
     call_command(
         "seed_demo",
+        "--no-grid",
         "--accounts",
         "120",
         "--usage-months",

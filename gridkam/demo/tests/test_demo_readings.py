@@ -36,6 +36,7 @@ def test_seed_demo_loads_a_year_of_readings_for_the_largest_accounts():
         "--no-plans",
         "--service-requests",
         "0",
+        "--no-grid",
         "--json",
         stdout=out,
         stderr=io.StringIO(),

@@ -31,6 +31,7 @@ BREACHED = Q(response_breached=True) | Q(onsite_breached=True) | Q(resolution_br
 def seed_customers(accounts: int = 30) -> None:
     call_command(
         "seed_demo",
+        "--no-grid",
         "--accounts",
         str(accounts),
         "--usage-months",
@@ -160,6 +161,7 @@ def test_seed_demo_loads_plans_and_service_requests():
     out = io.StringIO()
     call_command(
         "seed_demo",
+        "--no-grid",
         "--accounts",
         "20",
         "--usage-months",
@@ -192,6 +194,7 @@ def test_seed_demo_human_output_and_bad_count():
     out = io.StringIO()
     call_command(
         "seed_demo",
+        "--no-grid",
         "--accounts",
         "10",
         "--usage-months",

@@ -45,7 +45,7 @@ def seed(*args: str) -> dict:
     readings = () if "--readings-accounts" in args else ("--readings-accounts", "0")
     # Likewise the bill history (test_demo_billing.py).
     billing = () if "--billing-months" in args else ("--billing-months", "0")
-    call_command("seed_demo", *args, *readings, *billing, "--json", stdout=out, stderr=io.StringIO())
+    call_command("seed_demo", *args, *readings, *billing, "--no-grid", "--json", stdout=out, stderr=io.StringIO())
     return json.loads(out.getvalue())
 
 

@@ -18,8 +18,15 @@ from gridkam.core.testing import make_user
 from gridkam.customers.models import AccountAssignment, Contact, ElectricityAccount, MeteringPoint
 from gridkam.engagement.choices import NotificationEvent
 from gridkam.engagement.models import Notification
+from gridkam.expansion.services import project_create
+from gridkam.inspections.tests.support import danger as inspection_danger
 from gridkam.messaging.models import Message, MessageAttachment
 from gridkam.messaging.services import message_send
+from gridkam.outages.tests.support import announced_notice
+from gridkam.powerquality.choices import PqKind
+from gridkam.powerquality.imports import pq_import as pq_import_run
+from gridkam.powerquality.models import PowerQualityEvent
+from gridkam.powerquality.services import event_save as pq_event_save
 from gridkam.servicedesk.choices import Channel, Priority, RequestStatus, RequestType
 from gridkam.servicedesk.models import Appointment, Desk, OpeningHours, RequestAttachment, ServiceHall, ServiceRequest
 from gridkam.servicedesk.services import request_create, request_note
@@ -55,6 +62,13 @@ class Side:
     survey: Survey
     contact: Contact
     metering_point: MeteringPoint
+    expansion_project: object = None  # a capacity increase of the account, just accepted
+    pq_event: object = None  # a power-quality event of the account, no request yet
+    pq_import: object = None  # a power-quality import by the side's staff member
+    outage_notice: object = None  # the customer's notice of an announced planned outage of its feeder
+    danger: object = None  # a hidden danger of the customer, found at an inspection with a photo
+    inspection: object = None
+    inspection_photo: object = None
 
     @property
     def survey_token(self):
@@ -141,7 +155,37 @@ def side(p, *, user, customer, staff, desk, n: int) -> Side:
     closed.refresh_from_db()
     templates_load()
     survey = survey_send_for_request(request=closed)[0]
+    pq_event = pq_event_save(
+        event=PowerQualityEvent(
+            account=account,
+            kind=PqKind.SAG,
+            started_at=timezone.now() - dt.timedelta(days=n),
+            duration_ms=120,
+            residual_pct=Decimal("45"),
+        ),
+        user=staff,
+    )
+    pq_import = pq_import_run(data=b"account_no,start,kind\n", file_name="pq.csv", user=staff)
+    outage_notice = announced_notice(customer, unit=customer.org_unit, planner=p.admin)
+    found = inspection_danger(customer, staff, photos=[png("site.png")])
+    expansion_project = project_create(
+        customer=customer,
+        kind="capacity_increase",
+        account=account,
+        requested_capacity_kva=Decimal("4000"),
+        supply_mode="single",
+        voltage_kv="10",
+        accepted_on=timezone.localdate(),
+        user=staff,
+    )
     return Side(
+        expansion_project=expansion_project,
+        danger=found,
+        inspection=found.inspection,
+        inspection_photo=found.inspection.photos.get(),
+        outage_notice=outage_notice,
+        pq_event=pq_event,
+        pq_import=pq_import,
         contact=Contact.objects.filter(customer=customer).order_by("pk").first(),
         metering_point=MeteringPoint.objects.filter(account=account).order_by("pk").first(),
         message=message,

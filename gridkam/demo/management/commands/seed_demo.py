@@ -1,5 +1,5 @@
 """``python manage.py seed_demo [--accounts N] [--seed S] [--usage-months N] [--readings-accounts N]
-[--billing-months N] [--no-plans] [--service-requests N] [--if-empty] [--json]``"""
+[--billing-months N] [--no-plans] [--service-requests N] [--no-grid] [--if-empty] [--json]``"""
 
 from __future__ import annotations
 
@@ -15,9 +15,13 @@ from tqdm import tqdm
 
 from gridkam.customers.models import Customer
 from gridkam.demo.billing import DEFAULT_BILL_MONTHS, demo_billing_load
+from gridkam.demo.expansion import demo_expansion_load
+from gridkam.demo.inspections import demo_inspections_load
 from gridkam.demo.messaging import demo_messages_load
+from gridkam.demo.outages import demo_outages_load
 from gridkam.demo.plans import demo_plans_load
 from gridkam.demo.portal_users import portal_users_seed
+from gridkam.demo.powerquality import demo_powerquality_load
 from gridkam.demo.readings import DEFAULT_READINGS_ACCOUNTS, demo_readings_load
 from gridkam.demo.service import PER_CUSTOMER, demo_service_load
 from gridkam.demo.services import DEMO_PASSWORD, demo_seed
@@ -63,6 +67,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--no-plans", action="store_true", help="Leave out the service plans and their visits of this year."
+        )
+        parser.add_argument(
+            "--no-grid",
+            action="store_true",
+            help="Leave out business expansion projects, feeders and outages, inspections and power-quality events.",
         )
         parser.add_argument(
             "--service-requests",
@@ -144,6 +153,15 @@ class Command(BaseCommand):
         summary["portal"] = portal_users_seed(password=DEMO_PASSWORD)
         summary["messages"] = demo_messages_load(seed=options["seed"])
         summary["surveys"] = demo_surveys_load(seed=options["seed"])
+        if options["no_grid"]:
+            summary.update(expansion={}, outages={}, inspections={}, power_quality={})
+            return summary
+        if verbosity and not as_json:
+            self.stderr.write("Business expansion projects, feeders and outages, inspections, power-quality events…")
+        summary["expansion"] = demo_expansion_load(seed=options["seed"])
+        summary["outages"] = demo_outages_load(seed=options["seed"])
+        summary["inspections"] = demo_inspections_load(seed=options["seed"])
+        summary["power_quality"] = demo_powerquality_load(seed=options["seed"])
         return summary
 
     def _print_json(self, summary: dict) -> None:
@@ -196,4 +214,15 @@ class Command(BaseCommand):
             f"pending; {messages.get('conversations', 0)} conversations; {surveys['post_request']} post-request and "
             f"{surveys['annual']} annual surveys sent, {surveys['answered']} answered."
         )
+        if summary["expansion"]:
+            self.stdout.write(
+                f"Grid and safety: {_counts(summary['expansion'])} (expansion); "
+                f"{_counts(summary['outages'])} (outages); {_counts(summary['inspections'])} (inspections); "
+                f"{_counts(summary['power_quality'])} (power quality)."
+            )
         self.stdout.write("Logins: python manage.py demo_logins")
+
+
+def _counts(part: dict) -> str:
+    """A loader's summary as "key n, key n" (its keys are its own: projects, feeders, dangers, events…)."""
+    return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in part.items() if isinstance(value, int))
