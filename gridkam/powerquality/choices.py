@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class PqKind(models.TextChoices):
@@ -31,7 +32,7 @@ class Severity(models.TextChoices):
     UNKNOWN = "unknown", _("Not classified")
     WITHIN = "within", _("Within tolerance")
     MODERATE = "moderate", _("Moderate")
-    SEVERE = "severe", _("Severe")
+    SEVERE = "severe", pgettext_lazy("power quality", "Severe")
 
 
 class Phase(models.TextChoices):

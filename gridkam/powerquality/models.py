@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridkam.customers.models import ElectricityAccount, MeteringPoint, RelatedToCustomerQuerySet
 
@@ -21,7 +22,7 @@ INTERRUPTION_BELOW = Decimal("10")
 
 
 class ImportStatus(models.TextChoices):
-    IMPORTED = "imported", _("Imported")
+    IMPORTED = "imported", pgettext_lazy("import status", "Imported")
     REJECTED = "rejected", _("Rejected")
 
 
