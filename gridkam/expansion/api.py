@@ -297,7 +297,10 @@ class TimeLimitViewSet(SafeLookupMixin, mixins.UpdateModelMixin, viewsets.ReadOn
         if not may_configure(self.request.user):
             raise PermissionDenied
         time_limit_save(
-            limit=serializer.instance, working_days=serializer.validated_data["working_days"], user=self.request.user
+            limit=serializer.instance,
+            # A PATCH without the field changes nothing (the limit keeps its days).
+            working_days=serializer.validated_data.get("working_days", serializer.instance.working_days),
+            user=self.request.user,
         )
 
 

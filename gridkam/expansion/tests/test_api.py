@@ -159,3 +159,11 @@ def test_the_api_caps_time_limits_like_the_page(p, api):
     assert api(p.supervisor).patch(url, {"working_days": 999}, format="json").status_code == 200
     limit.refresh_from_db()
     assert limit.working_days == 999
+
+
+def test_a_patch_without_working_days_changes_nothing(p, api):
+    limit = TimeLimit.objects.get(voltage_class="high", kind=ProjectKind.NEW_CONNECTION, supply_mode="single", stage="")
+    response = api(p.supervisor).patch(f"/api/v1/expansion-time-limits/{limit.pk}/", {}, format="json")
+    assert response.status_code == 200 and response.json()["working_days"] == 22
+    limit.refresh_from_db()
+    assert limit.working_days == 22
