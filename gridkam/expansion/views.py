@@ -14,13 +14,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import FormView
 
+from gridkam.core.downloads import attachment_response
 from gridkam.core.exports import Column
 from gridkam.core.views import FilteredListView, StaffOnlyMixin
 from gridkam.customers.form_views import add_service_errors
@@ -326,7 +327,7 @@ class DocumentDownloadView(StaffOnlyMixin, View):
             document = document_get(user=request.user, pk=pk)
         except StageDocument.DoesNotExist:
             raise Http404 from None
-        return FileResponse(document.file.open("rb"), filename=document.name, content_type=document.content_type)
+        return attachment_response(request, document)
 
 
 class TimeLimitView(StaffOnlyMixin, View):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from gridkam.billing.risk import add_months, month_start
 from gridkam.customers.choices import TIER_RANK, AccountStatus
 from gridkam.customers.models import Customer, ElectricityAccount
 
@@ -177,8 +178,8 @@ def breach_count(qs: QuerySet[Outage]) -> int:
 
 
 def _month_add(day: dt.date, months: int) -> dt.date:
-    index = day.year * 12 + day.month - 1 + months
-    return dt.date(index // 12, index % 12 + 1, 1)
+    """The first day of the month ``months`` after ``day``'s."""
+    return add_months(month_start(day), months)
 
 
 def outages_per_month(qs: QuerySet[Outage], *, back: int = 11, ahead: int = 2, today: dt.date | None = None) -> dict:
